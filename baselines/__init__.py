@@ -1,0 +1,1 @@
+"""Shipped YAML baselines (data only; loaded with importlib.resources)."""

@@ -1,0 +1,1 @@
+"""souqscan's built-in checks, registered through the ``souqscan.checks`` entry points."""

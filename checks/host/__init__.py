@@ -1,0 +1,1 @@
+"""Checks on Linux hosts, one module per area."""

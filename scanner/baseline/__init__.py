@@ -1,0 +1,1 @@
+"""Baselines: YAML rules that judge observations."""

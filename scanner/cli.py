@@ -1,0 +1,284 @@
+"""The ``souqscan`` command line. Parses options, builds objects, calls the engine; no logic."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import logging
+import os
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+from tabulate import tabulate
+
+from scanner import __version__
+from scanner.baseline import loader
+from scanner.engine import Target, scan
+from scanner.errors import SouqscanError, UsageError
+from scanner.gate import EXIT_CODES_HELP, ExitCode, exit_code
+from scanner.model import Severity, TargetKind
+from scanner.registry import Registry
+from scanner.reporters import REPORTERS
+from scanner.transports.base import DEFAULT_TIMEOUT, Transport
+from scanner.transports.local import LocalTransport
+from scanner.transports.ssh import HostSpec, SshOptions, SshTransport
+
+SEVERITIES = [str(s) for s in Severity]
+
+
+def _severity(_ctx: click.Context, _param: click.Parameter, value: str) -> Severity:
+    return Severity.parse(value)
+
+
+@click.group(epilog=EXIT_CODES_HELP)
+@click.version_option(__version__, prog_name="souqscan")
+@click.option("--debug", is_flag=True, help="Log details and show tracebacks of internal errors.")
+def cli(debug: bool) -> None:
+    """souqscan: hardening and KSA/GCC data-residency evidence for hosts and clouds."""
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("paramiko").setLevel(logging.DEBUG if debug else logging.CRITICAL)
+
+
+class AuditLog:
+    """--audit-log: one JSON line per command sent to a target (never secrets: we send none)."""
+
+    def __init__(self, path: Path) -> None:
+        self._fh = path.open("a", encoding="utf-8")
+        self._lock = threading.Lock()
+
+    def __call__(self, target: str, argv: Sequence[str]) -> None:
+        line = json.dumps({"time": round(time.time(), 3), "target": target, "argv": list(argv)})
+        with self._lock:
+            self._fh.write(line + "\n")
+            self._fh.flush()
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+def _write_output(path: Path, text: str) -> None:
+    """Atomic: a reader (or a crash) never sees half a report."""
+    path = path.expanduser()
+    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _host_targets(
+    hosts: Sequence[str],
+    local: bool,
+    options: SshOptions,
+    sudo: bool,
+    audit: AuditLog | None,
+    notes: list[str],
+) -> list[Target]:
+    targets: list[Target] = []
+    if local:
+        targets.append(Target("local", TargetKind.HOST, lambda: LocalTransport(sudo=sudo, audit=audit, timeout=options.connect_timeout),
+                              _close))
+    user = getpass.getuser()
+    seen: set[str] = set()
+    for text in hosts:
+        spec = HostSpec.parse(text, user)
+        if spec.target in seen:
+            continue
+        seen.add(spec.target)
+        targets.append(Target(spec.target, TargetKind.HOST, _ssh_connector(spec, options, sudo, audit, notes), _close))
+    return targets
+
+
+def _ssh_connector(
+    spec: HostSpec, options: SshOptions, sudo: bool, audit: AuditLog | None, notes: list[str]
+) -> Any:
+    def connect() -> SshTransport:
+        transport = SshTransport(spec, options, sudo=sudo, audit=audit, timeout=options.connect_timeout)
+        transport.connect()
+        if transport.accepted_host_key:
+            notes.append(
+                f"{spec.target}: host key {transport.accepted_host_key} accepted WITHOUT verification "
+                "(--insecure-accept-new-host-key)"
+            )
+        return transport
+
+    return connect
+
+
+def _close(connection: Transport) -> None:
+    connection.close()
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.argument("hosts", nargs=-1, metavar="[USER@]HOST[:PORT]...")
+@click.option("--local", is_flag=True, help="Scan the machine souqscan runs on.")
+@click.option("--identity", "-i", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Private key file (otherwise ssh-agent and ~/.ssh keys).")  # fmt: skip
+@click.option("--known-hosts", type=click.Path(dir_okay=False, path_type=Path),
+              help="known_hosts file to verify host keys against [~/.ssh/known_hosts].")  # fmt: skip
+@click.option("--insecure-accept-new-host-key", is_flag=True,
+              help="Trust host keys not in known_hosts (changed keys are still refused). Reported in the output.")  # fmt: skip
+@click.option("--sudo", is_flag=True, help="Run the few commands that need root through `sudo -n`.")
+@click.option("--baseline", "-b", default=loader.DEFAULT_BASELINE, show_default=True,
+              help="Shipped baseline id or a YAML file.")  # fmt: skip
+@click.option("--format", "-f", "fmt", type=click.Choice(sorted(REPORTERS)), default="table", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
+@click.option("--fail-on", type=click.Choice(SEVERITIES), default="low", show_default=True, callback=_severity,
+              help="Lowest severity of a FAIL that makes the exit code 1.")  # fmt: skip
+@click.option("--concurrency", "-j", type=click.IntRange(1, 256), default=16, show_default=True,
+              help="Hosts scanned in parallel.")  # fmt: skip
+@click.option("--checks", "patterns", multiple=True, metavar="PATTERN",
+              help="Only checks matching PATTERN (glob or prefix, e.g. host.ssh or '*firewall*'). Repeatable.")  # fmt: skip
+@click.option("--timeout", type=click.FloatRange(0.1, 3600), default=DEFAULT_TIMEOUT, show_default=True,
+              help="Seconds allowed for connecting to a host and for each command.")  # fmt: skip
+@click.option("--audit-log", type=click.Path(dir_okay=False, path_type=Path),
+              help="Append every command sent to a target to this file (JSON lines).")  # fmt: skip
+def host(
+    hosts: tuple[str, ...],
+    local: bool,
+    identity: Path | None,
+    known_hosts: Path | None,
+    insecure_accept_new_host_key: bool,
+    sudo: bool,
+    baseline: str,
+    fmt: str,
+    output: Path | None,
+    fail_on: Severity,
+    concurrency: int,
+    patterns: tuple[str, ...],
+    timeout: float,
+    audit_log: Path | None,
+) -> int:
+    """Scan Linux hosts: this one (--local) and/or others over SSH."""
+    if not hosts and not local:
+        raise UsageError("name at least one host, or --local (see souqscan host --help)")
+    registry = Registry.installed()
+    chosen = registry.select([p for pat in patterns for p in pat.split(",")], TargetKind.HOST)
+    if patterns and not chosen:
+        raise UsageError(f"no host check matches {', '.join(patterns)} (see souqscan checks list)")
+    base = loader.load(baseline, registry)
+    if insecure_accept_new_host_key:
+        click.echo("warning: --insecure-accept-new-host-key: unknown host keys will be trusted", err=True)
+    audit = AuditLog(audit_log) if audit_log else None
+    notes: list[str] = []
+    options = SshOptions(identity=identity, known_hosts=known_hosts,
+                         accept_new_host_key=insecure_accept_new_host_key, connect_timeout=timeout)  # fmt: skip
+    targets = _host_targets(hosts, local, options, sudo, audit, notes)
+    try:
+        result = scan(targets, chosen, base, concurrency=concurrency)
+    finally:
+        if audit:
+            audit.close()
+    result.notes.extend(notes)
+    report = REPORTERS[fmt](result)
+    if output:
+        _write_output(output, report)
+        from scanner.reporters.table import summary
+
+        click.echo(summary(result))
+    else:
+        click.echo(report, nl=False)
+    return int(exit_code(result.findings, fail_on))
+
+
+@cli.group()
+def checks() -> None:
+    """Inspect the installed checks."""
+
+
+@checks.command("list")
+@click.option("--kind", type=click.Choice([k.value for k in TargetKind]), help="Only checks of this kind.")
+def checks_list(kind: str | None) -> int:
+    """Every check: id, category, collector, description."""
+    registry = Registry.installed()
+    rows = [
+        (c.id, c.category, c.collector.name, c.title)
+        for c in registry.select(kind=TargetKind(kind) if kind else None)
+    ]
+    click.echo(tabulate(rows, headers=("CHECK", "CATEGORY", "COLLECTOR", "DESCRIPTION"), tablefmt="plain"))
+    return 0
+
+
+@cli.group()
+def baselines() -> None:
+    """List, show and validate baselines."""
+
+
+@baselines.command("list")
+def baselines_list() -> int:
+    """The shipped baselines."""
+    registry = Registry.installed()
+    rows = []
+    for bid in loader.shipped():
+        b = loader.load(bid, registry)
+        rows.append((b.id, b.version, len(b.rules), b.title))
+    click.echo(tabulate(rows, headers=("ID", "VERSION", "RULES", "TITLE"), tablefmt="plain"))
+    return 0
+
+
+@baselines.command("show")
+@click.argument("baseline")
+def baselines_show(baseline: str) -> int:
+    """The rules of a baseline (shipped id or file), with the controls each cites."""
+    b = loader.load(baseline, Registry.installed())
+    click.echo(f"{b.id} {b.version}: {b.title}")
+    if b.extends:
+        click.echo(f"extends: {' -> '.join(b.extends)}")
+    rows = [(r.id, str(r.severity), r.check_id, ", ".join(r.controls)) for r in b.rules]
+    click.echo(tabulate(rows, headers=("RULE", "SEVERITY", "CHECK", "CONTROLS"), tablefmt="plain"))
+    return 0
+
+
+@baselines.command("validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+def baselines_validate(files: tuple[Path, ...]) -> int:
+    """Validate baseline files without scanning anything (exit 2 on the first problem per file)."""
+    registry = Registry.installed()
+    worst = ExitCode.OK
+    for path in files:
+        try:
+            b = loader.load(str(path), registry)
+        except SouqscanError as exc:
+            click.echo(f"{exc}", err=True)
+            worst = ExitCode.USAGE
+        else:
+            click.echo(f"{path}: ok ({b.id} {b.version}, {len(b.rules)} rules)")
+    return int(worst)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        code = cli.main(args=args, prog_name="souqscan", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(ExitCode.USAGE)
+    except SouqscanError as exc:
+        click.echo(f"souqscan: error: {exc}", err=True)
+        sys.exit(ExitCode.USAGE)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        click.echo(f"souqscan: internal error: {type(exc).__name__}: {exc} (rerun with --debug)", err=True)
+        sys.exit(ExitCode.INTERNAL)
+    sys.exit(code if isinstance(code, int) else 0)

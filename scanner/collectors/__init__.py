@@ -1,0 +1,51 @@
+"""Collectors: thin I/O plus a pure parser, producing one immutable fact per target."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from scanner.errors import ObservationError
+
+C = TypeVar("C")  # the connection a collector reads through: a host Transport, a cloud session
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Collector(Generic[C, T]):
+    name: str
+    collect: Callable[[C], T] = field(repr=False)
+    description: str = ""
+
+
+def collector(name: str, description: str = "") -> Callable[[Callable[[C], T]], Collector[C, T]]:
+    def wrap(fn: Callable[[C], T]) -> Collector[C, T]:
+        return Collector(name, fn, description or (fn.__doc__ or "").strip().split("\n")[0])
+
+    return wrap
+
+
+class Facts:
+    """Per-target cache of collector results, failures included, for one scan.
+
+    Several checks read one collector; it runs once. A failure is cached too, so
+    every check fed by it reports the same ERROR without asking the target again.
+    """
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+        self._results: dict[str, Any] = {}
+        self._errors: dict[str, ObservationError] = {}
+
+    def get(self, source: Collector[Any, T]) -> T:
+        if source.name in self._errors:
+            raise self._errors[source.name]
+        if source.name not in self._results:
+            try:
+                self._results[source.name] = source.collect(self.connection)
+            except ObservationError as exc:
+                self._errors[source.name] = exc
+                raise
+        result: T = self._results[source.name]
+        return result

@@ -1,0 +1,1 @@
+"""Host collectors: each pairs read-only commands with a pure parser (``parse_*``)."""

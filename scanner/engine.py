@@ -1,0 +1,154 @@
+"""Targets x checks -> findings. Targets run in a bounded pool; one target's checks run in
+sequence and share its fact cache. Whatever goes wrong becomes an ERROR finding, and the
+scan goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from scanner.baseline.loader import Baseline
+from scanner.baseline.rules import Rule
+from scanner.collectors import Facts
+from scanner.errors import ObservationError
+from scanner.model import Finding, Observation, Status, TargetKind
+from scanner.registry import Check
+
+log = logging.getLogger("souqscan.engine")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Something to scan. ``connect`` opens the connection collectors read through."""
+
+    id: str
+    kind: TargetKind
+    connect: Callable[[], Any] = field(repr=False)
+    close: Callable[[Any], None] = field(repr=False, default=lambda _c: None)
+    notes: tuple[str, ...] = ()
+
+
+@dataclass
+class ScanResult:
+    findings: list[Finding]
+    targets: list[str]
+    baseline: Baseline
+    started: float
+    duration: float
+    notes: list[str] = field(default_factory=list)
+
+
+def _finding(rule: Rule, check: Check[Any], target: str, obs: Observation, status: Status, message: str) -> Finding:
+    return Finding(
+        rule_id=rule.id,
+        check_id=check.id,
+        category=str(check.category),
+        status=status,
+        severity=rule.severity,
+        target=target,
+        resource_id=obs.resource,
+        message=message,
+        controls=rule.controls,
+        evidence=rule.evidence(obs) if status in (Status.PASS, Status.FAIL) else {},
+        region=obs.region,
+        country=obs.country,
+        classification=obs.classification,
+        title=rule.title,
+    )
+
+
+def judge(check: Check[Any], rules: Sequence[Rule], target: str, observations: Iterable[Observation]) -> list[Finding]:
+    findings = []
+    seen = False
+    for obs in observations:
+        seen = True
+        for rule in rules:
+            status, message = rule.judge(obs)
+            findings.append(_finding(rule, check, target, obs, status, message))
+    if not seen:
+        # A rule with nothing to look at was not evaluated: never a silent pass.
+        status = Status.NOT_APPLICABLE if check.empty_ok else Status.ERROR
+        message = f"no resource seen by {check.id}" if check.empty_ok else f"not evaluated: {check.id} observed nothing"
+        for rule in rules:
+            findings.append(_finding(rule, check, target, Observation(target), status, message))
+    return findings
+
+
+def errored(check: Check[Any], rules: Sequence[Rule], target: str, reason: str) -> list[Finding]:
+    return [_finding(r, check, target, Observation(target), Status.ERROR, reason) for r in rules]
+
+
+def scan_target(target: Target, plan: Sequence[tuple[Check[Any], list[Rule]]]) -> list[Finding]:
+    try:
+        connection = target.connect()
+    except ObservationError as exc:
+        return [f for check, rules in plan for f in errored(check, rules, target.id, exc.reason)]
+    except Exception as exc:  # an unexpected failure must still name the target, not end the scan
+        log.debug("connecting to %s failed", target.id, exc_info=True)
+        reason = f"internal error connecting: {type(exc).__name__}: {exc}"
+        return [f for check, rules in plan for f in errored(check, rules, target.id, reason)]
+    findings: list[Finding] = []
+    facts = Facts(connection)
+    try:
+        for check, rules in plan:
+            try:
+                fact = facts.get(check.collector)
+                observations = list(check.observe(fact))
+            except ObservationError as exc:
+                findings.extend(errored(check, rules, target.id, exc.reason))
+                continue
+            except Exception as exc:
+                log.debug("check %s failed on %s", check.id, target.id, exc_info=True)
+                reason = f"internal error in check {check.id}: {type(exc).__name__}: {exc}"
+                findings.extend(errored(check, rules, target.id, reason))
+                continue
+            findings.extend(judge(check, rules, target.id, observations))
+    finally:
+        try:
+            target.close(connection)
+        except Exception:  # closing must never lose the findings already made
+            log.debug("closing %s failed", target.id, exc_info=True)
+    return findings
+
+
+def plan_for(baseline: Baseline, checks: Iterable[Check[Any]]) -> list[tuple[Check[Any], list[Rule]]]:
+    """Each selected check with the rules judging it; checks no rule judges are not run."""
+    out = []
+    for check in checks:
+        rules = baseline.rules_for(check.id)
+        if rules:
+            out.append((check, rules))
+    return out
+
+
+def scan(
+    targets: Sequence[Target],
+    checks: Iterable[Check[Any]],
+    baseline: Baseline,
+    *,
+    concurrency: int = 8,
+    on_target_done: Callable[[Target, list[Finding]], None] | None = None,
+) -> ScanResult:
+    started = time.time()
+    clock = time.monotonic()
+    checks = list(checks)
+    findings: list[Finding] = []
+
+    def one(target: Target) -> list[Finding]:
+        plan = plan_for(baseline, [c for c in checks if c.applies_to == target.kind])
+        result = scan_target(target, plan)
+        if on_target_done is not None:
+            on_target_done(target, result)
+        return result
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="souqscan") as pool:
+        for result in pool.map(one, targets):
+            findings.extend(result)
+    findings.sort(key=Finding.sort_key)
+    notes = [note for t in targets for note in t.notes]
+    return ScanResult(findings, [t.id for t in targets], baseline, started, time.monotonic() - clock, notes)

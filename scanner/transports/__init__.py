@@ -1,0 +1,1 @@
+"""Ways to run read-only commands on a host: locally or over SSH."""

@@ -1,0 +1,188 @@
+"""What every host transport does, and the one place where commands are wrapped and judged.
+
+Commands are argument lists, never shell strings built from data. Each is wrapped
+in ``env`` with a fixed locale and PATH (so parsers see stable English output and
+a non-root login still finds /usr/sbin tools), optionally in ``sudo -n``. Exit
+statuses and stderr are translated into ObservationError subclasses here, once.
+"""
+
+from __future__ import annotations
+
+import abc
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from scanner.errors import (
+    CommandNotFound,
+    CommandTimedOut,
+    OutputTooLarge,
+    PrivilegeRequired,
+    UnparsableOutput,
+)
+
+MAX_OUTPUT = 4 * 1024 * 1024  # per stream, per command: a hostile host cannot exhaust our memory
+DEFAULT_TIMEOUT = 30.0
+SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+ENV_PREFIX = ("env", "LC_ALL=C", "LANG=C", f"PATH={SAFE_PATH}")
+SUDO_PREFIX = ("sudo", "-n", "--")
+
+# Called with (target, argv) before each command runs; feeds --audit-log.
+AuditHook = Callable[[str, Sequence[str]], None]
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    argv: tuple[str, ...]
+    exit_status: int
+    stdout: bytes
+    stderr: bytes
+
+    @property
+    def text(self) -> str:
+        """stdout decoded; bytes that are not UTF-8 become U+FFFD rather than crashing a parser."""
+        return self.stdout.decode("utf-8", errors="replace")
+
+    @property
+    def error_text(self) -> str:
+        return self.stderr.decode("utf-8", errors="replace").strip()
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_status == 0
+
+    def first_error_line(self) -> str:
+        lines = [line for line in self.error_text.splitlines() if line.strip()]
+        return lines[0][:200] if lines else f"exit status {self.exit_status}"
+
+
+class BoundedBuffer:
+    """Collects a stream up to ``limit`` bytes and remembers whether more was offered."""
+
+    def __init__(self, limit: int = MAX_OUTPUT) -> None:
+        self._chunks: list[bytes] = []
+        self._size = 0
+        self.limit = limit
+        self.overflowed = False
+
+    def add(self, data: bytes) -> None:
+        room = self.limit - self._size
+        if len(data) > room:
+            self.overflowed = True
+            data = data[: max(room, 0)]
+        if data:
+            self._chunks.append(data)
+            self._size += len(data)
+
+    def getvalue(self) -> bytes:
+        return b"".join(self._chunks)
+
+
+class Transport(abc.ABC):
+    """Runs commands on one target. Subclasses implement ``_execute`` and ``close``."""
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        sudo: bool = False,
+        audit: AuditHook | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        self.target = target
+        self.sudo = sudo
+        self.timeout = timeout
+        self._audit = audit
+        self._uid: int | None = None
+        self._uid_lock = threading.Lock()
+
+    @abc.abstractmethod
+    def _execute(self, argv: Sequence[str], timeout: float) -> CommandResult:
+        """Run ``argv`` verbatim; raise CommandTimedOut / OutputTooLarge / TargetUnreachable."""
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Transport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def is_root(self) -> bool:
+        with self._uid_lock:
+            if self._uid is None:
+                result = self._execute((*ENV_PREFIX, "id", "-u"), self.timeout)
+                try:
+                    self._uid = int(result.text.strip())
+                except ValueError:
+                    raise UnparsableOutput(f"`id -u` printed {result.text[:40]!r}") from None
+            return self._uid == 0
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        privileged: bool = False,
+        timeout: float | None = None,
+    ) -> CommandResult:
+        """Run a read-only command and return its result.
+
+        Raises CommandNotFound, PrivilegeRequired, CommandTimedOut, OutputTooLarge.
+        Any other non-zero exit status is returned, not raised:
+        many tools use it to mean something (``systemctl is-active``), so the
+        collector decides.
+        """
+        wrapped: tuple[str, ...] = (*ENV_PREFIX, *argv)
+        if privileged and not self.is_root:
+            if not self.sudo:
+                raise PrivilegeRequired(
+                    f"`{argv[0]}` needs root: scan as root or pass --sudo (runs it via `sudo -n`)"
+                )
+            wrapped = (*SUDO_PREFIX, *wrapped)
+        if self._audit is not None:
+            self._audit(self.target, wrapped)
+        result = self._execute(wrapped, self.timeout if timeout is None else timeout)
+        result = CommandResult(tuple(argv), result.exit_status, result.stdout, result.stderr)
+        self._translate(result, privileged=privileged)
+        return result
+
+    def _translate(self, result: CommandResult, *, privileged: bool) -> None:
+        err = result.error_text
+        if privileged and self.sudo and result.exit_status == 1 and err.startswith("sudo:"):
+            raise PrivilegeRequired(f"sudo -n refused `{result.argv[0]}`: {result.first_error_line()}")
+        if result.exit_status == 127 and err.startswith("env:"):
+            raise CommandNotFound(f"`{result.argv[0]}` is not installed on the target")
+        if result.exit_status == 126:
+            raise PrivilegeRequired(f"`{result.argv[0]}` could not be executed: permission denied")
+
+    def read_file(self, path: str, *, privileged: bool = False) -> str | None:
+        """A file's text, or None when it does not exist. Unreadable means PrivilegeRequired."""
+        result = self.run(["cat", "--", path], privileged=privileged)
+        if result.ok:
+            return result.text
+        err = result.error_text
+        if "No such file" in err or "Not a directory" in err:
+            return None
+        if "Permission denied" in err:
+            raise PrivilegeRequired(f"cannot read {path}: permission denied (needs root or --sudo)")
+        raise UnparsableOutput(f"cannot read {path}: {result.first_error_line()}")
+
+
+def shown(argv: Sequence[str]) -> str:
+    """The command as the user would type it, without our sudo/env wrapping."""
+    words = list(argv)
+    if tuple(words[: len(SUDO_PREFIX)]) == SUDO_PREFIX:
+        words = words[len(SUDO_PREFIX) :]
+    if tuple(words[: len(ENV_PREFIX)]) == ENV_PREFIX:
+        words = words[len(ENV_PREFIX) :]
+    return " ".join(words)[:80]
+
+
+def timed_out(argv: Sequence[str], timeout: float) -> CommandTimedOut:
+    return CommandTimedOut(f"`{shown(argv)}` did not finish within {timeout:g}s")
+
+
+def too_large(argv: Sequence[str]) -> OutputTooLarge:
+    return OutputTooLarge(f"`{shown(argv)}` printed more than {MAX_OUTPUT // (1024 * 1024)} MiB")

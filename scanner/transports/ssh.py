@@ -1,0 +1,244 @@
+"""Run commands on a remote host over one reused SSH connection (paramiko).
+
+Host keys are checked strictly against known_hosts (RejectPolicy). Accepting an
+unknown key must be asked for explicitly; a *changed* key is always refused.
+"""
+
+from __future__ import annotations
+
+import select
+import shlex
+import socket
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import paramiko
+
+from scanner.errors import (
+    AuthenticationFailed,
+    HostKeyError,
+    TargetUnreachable,
+    UsageError,
+)
+from scanner.transports.base import (
+    DEFAULT_TIMEOUT,
+    AuditHook,
+    BoundedBuffer,
+    CommandResult,
+    Transport,
+    timed_out,
+    too_large,
+)
+
+CONNECT_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class HostSpec:
+    host: str
+    user: str
+    port: int = 22
+
+    @property
+    def target(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"ssh://{self.user}@{host}:{self.port}"
+
+    @property
+    def known_hosts_name(self) -> str:
+        return self.host if self.port == 22 else f"[{self.host}]:{self.port}"
+
+    @classmethod
+    def parse(cls, text: str, default_user: str) -> HostSpec:
+        """``[USER@]HOST[:PORT]``; IPv6 as ``[ADDR]:PORT``. Passwords are never accepted in it."""
+        spec = text.strip().removeprefix("ssh://")
+        user = default_user
+        if "@" in spec:
+            user, spec = spec.rsplit("@", 1)
+            if ":" in user:
+                raise UsageError(f"{text!r}: passwords do not belong in host specs; use a key")
+        port = 22
+        if spec.startswith("["):
+            host, _, rest = spec[1:].partition("]")
+            if rest:
+                port = _port(text, rest.removeprefix(":"))
+        elif spec.count(":") == 1:
+            host, port_text = spec.split(":")
+            port = _port(text, port_text)
+        else:
+            host = spec
+        if not host or not user or any(c.isspace() for c in host + user):
+            raise UsageError(f"{text!r} is not a host: expected [USER@]HOST[:PORT]")
+        return cls(host, user, port)
+
+
+def _port(spec: str, text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise UsageError(f"{spec!r}: {text!r} is not a TCP port")
+    return int(text)
+
+
+@dataclass(frozen=True)
+class SshOptions:
+    identity: Path | None = None
+    known_hosts: Path | None = None
+    accept_new_host_key: bool = False
+    use_agent: bool = True
+    connect_timeout: float = CONNECT_TIMEOUT
+
+
+class _AcceptNewKeyPolicy(paramiko.MissingHostKeyPolicy):
+    """Only for --insecure-accept-new-host-key: trusts an *unknown* key, and records it."""
+
+    def __init__(self, on_accept: Callable[[str], None]) -> None:
+        self.on_accept = on_accept
+
+    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+        self.on_accept(f"{key.get_name()} {key.fingerprint}")
+
+
+class SshTransport(Transport):
+    def __init__(
+        self,
+        spec: HostSpec,
+        options: SshOptions,
+        *,
+        sudo: bool = False,
+        audit: AuditHook | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        super().__init__(spec.target, sudo=sudo, audit=audit, timeout=timeout)
+        self.spec = spec
+        self.options = options
+        self.accepted_host_key: str | None = None
+        self.connections_opened = 0
+        self._client: paramiko.SSHClient | None = None
+        self._lock = threading.Lock()
+
+    def connect(self) -> None:
+        with self._lock:
+            if self._client is None:
+                self._client = self._connect()
+                self.connections_opened += 1
+
+    def _connect(self) -> paramiko.SSHClient:
+        opts = self.options
+        client = paramiko.SSHClient()
+        known_hosts = opts.known_hosts or Path("~/.ssh/known_hosts").expanduser()
+        if known_hosts.exists():
+            try:
+                client.load_host_keys(str(known_hosts))
+            except (OSError, paramiko.SSHException) as exc:
+                raise UsageError(f"cannot read known_hosts {known_hosts}: {exc}") from None
+        elif opts.known_hosts is not None:
+            raise UsageError(f"known_hosts file {known_hosts} does not exist")
+        if opts.accept_new_host_key:
+            client.set_missing_host_key_policy(_AcceptNewKeyPolicy(self._record_accepted))
+        else:
+            client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        where = f"{self.spec.host}:{self.spec.port}"
+        try:
+            client.connect(
+                self.spec.host,
+                port=self.spec.port,
+                username=self.spec.user,
+                key_filename=str(opts.identity) if opts.identity else None,
+                look_for_keys=opts.identity is None,
+                allow_agent=opts.use_agent,
+                timeout=opts.connect_timeout,
+                banner_timeout=opts.connect_timeout,
+                auth_timeout=opts.connect_timeout,
+            )
+        except paramiko.BadHostKeyException:
+            client.close()
+            raise HostKeyError(
+                f"host key of {where} does not match known_hosts: refusing to connect "
+                "(the host was reinstalled, or someone is intercepting)"
+            ) from None
+        except paramiko.PasswordRequiredException:
+            client.close()
+            raise AuthenticationFailed(
+                "the identity key is encrypted: load it into ssh-agent"
+            ) from None
+        except paramiko.AuthenticationException:
+            client.close()
+            raise AuthenticationFailed(
+                f"{self.spec.user}@{where} refused authentication (key or agent)"
+            ) from None
+        except paramiko.SSHException as exc:
+            client.close()
+            text = str(exc)
+            if "known_hosts" in text or "not found in known_hosts" in text:
+                raise HostKeyError(
+                    f"{where} is not in known_hosts: add its key (ssh-keyscan, verified) "
+                    "or pass --insecure-accept-new-host-key"
+                ) from None
+            raise TargetUnreachable(f"SSH handshake with {where} failed: {text[:160]}") from None
+        except (TimeoutError, socket.timeout):
+            client.close()
+            raise TargetUnreachable(f"{where}: connection timed out") from None
+        except OSError as exc:
+            client.close()
+            reason = exc.strerror or str(exc)
+            if isinstance(exc, paramiko.ssh_exception.NoValidConnectionsError):
+                reason = "connection refused"
+            raise TargetUnreachable(f"{where}: {reason}") from None
+        except (ValueError, IndexError) as exc:  # malformed keys or banners inside paramiko
+            client.close()
+            raise TargetUnreachable(f"{where}: SSH error: {exc}") from None
+        return client
+
+    def _record_accepted(self, fingerprint: str) -> None:
+        self.accepted_host_key = fingerprint
+
+    def _execute(self, argv: Sequence[str], timeout: float) -> CommandResult:
+        self.connect()
+        assert self._client is not None
+        transport = self._client.get_transport()
+        if transport is None or not transport.is_active():
+            raise TargetUnreachable(f"connection to {self.spec.host} was lost")
+        try:
+            channel = transport.open_session(timeout=timeout)
+        except (paramiko.SSHException, OSError) as exc:
+            raise TargetUnreachable(f"cannot open a channel on {self.spec.host}: {exc}") from None
+        try:
+            return self._collect(channel, argv, timeout)
+        except (paramiko.SSHException, OSError) as exc:
+            raise TargetUnreachable(f"{self.spec.host}: {exc}") from None
+        finally:
+            channel.close()
+
+    @staticmethod
+    def _collect(channel: paramiko.Channel, argv: Sequence[str], timeout: float) -> CommandResult:
+        channel.exec_command(shlex.join(argv))  # the one place argv becomes a command line
+        channel.shutdown_write()
+        out, err = BoundedBuffer(), BoundedBuffer()
+        deadline = time.monotonic() + timeout
+        while True:
+            while channel.recv_ready():
+                out.add(channel.recv(65536))
+            while channel.recv_stderr_ready():
+                err.add(channel.recv_stderr(65536))
+            if out.overflowed or err.overflowed:
+                raise too_large(argv)
+            # exit-status follows all data on the channel, so nothing is left unread here.
+            if channel.exit_status_ready() and not channel.recv_ready():
+                break
+            if channel.closed and not channel.exit_status_ready():
+                raise TargetUnreachable("the remote command ended without an exit status")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise timed_out(argv, timeout)
+            select.select([channel], [], [], min(remaining, 0.05))
+        while channel.recv_stderr_ready():
+            err.add(channel.recv_stderr(65536))
+        return CommandResult(tuple(argv), channel.recv_exit_status(), out.getvalue(), err.getvalue())
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
