@@ -69,7 +69,9 @@ class AuditLog:
 def _write_output(path: Path, text: str) -> None:
     """Atomic: a reader (or a crash) never sees half a report."""
     path = path.expanduser()
-    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.")
+    fd, tmp = tempfile.mkstemp(
+        dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}."
+    )
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
@@ -89,8 +91,14 @@ def _host_targets(
 ) -> list[Target]:
     targets: list[Target] = []
     if local:
-        targets.append(Target("local", TargetKind.HOST, lambda: LocalTransport(sudo=sudo, audit=audit, timeout=options.connect_timeout),
-                              _close))
+        targets.append(
+            Target(
+                "local",
+                TargetKind.HOST,
+                lambda: LocalTransport(sudo=sudo, audit=audit, timeout=options.connect_timeout),
+                _close,
+            )
+        )
     user = getpass.getuser()
     seen: set[str] = set()
     for text in hosts:
@@ -98,7 +106,14 @@ def _host_targets(
         if spec.target in seen:
             continue
         seen.add(spec.target)
-        targets.append(Target(spec.target, TargetKind.HOST, _ssh_connector(spec, options, sudo, audit, notes), _close))
+        targets.append(
+            Target(
+                spec.target,
+                TargetKind.HOST,
+                _ssh_connector(spec, options, sudo, audit, notes),
+                _close,
+            )
+        )
     return targets
 
 
@@ -106,12 +121,14 @@ def _ssh_connector(
     spec: HostSpec, options: SshOptions, sudo: bool, audit: AuditLog | None, notes: list[str]
 ) -> Any:
     def connect() -> SshTransport:
-        transport = SshTransport(spec, options, sudo=sudo, audit=audit, timeout=options.connect_timeout)
+        transport = SshTransport(
+            spec, options, sudo=sudo, audit=audit, timeout=options.connect_timeout
+        )
         transport.connect()
         if transport.accepted_host_key:
             notes.append(
-                f"{spec.target}: host key {transport.accepted_host_key} accepted WITHOUT verification "
-                "(--insecure-accept-new-host-key)"
+                f"{spec.target}: host key {transport.accepted_host_key} accepted WITHOUT "
+                "verification (--insecure-accept-new-host-key)"
             )
         return transport
 
@@ -125,27 +142,78 @@ def _close(connection: Transport) -> None:
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.argument("hosts", nargs=-1, metavar="[USER@]HOST[:PORT]...")
 @click.option("--local", is_flag=True, help="Scan the machine souqscan runs on.")
-@click.option("--identity", "-i", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Private key file (otherwise ssh-agent and ~/.ssh keys).")  # fmt: skip
-@click.option("--known-hosts", type=click.Path(dir_okay=False, path_type=Path),
-              help="known_hosts file to verify host keys against [~/.ssh/known_hosts].")  # fmt: skip
-@click.option("--insecure-accept-new-host-key", is_flag=True,
-              help="Trust host keys not in known_hosts (changed keys are still refused). Reported in the output.")  # fmt: skip
+@click.option(
+    "--identity",
+    "-i",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Private key file (otherwise ssh-agent and ~/.ssh keys).",
+)
+@click.option(
+    "--known-hosts",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="known_hosts file to verify host keys against [~/.ssh/known_hosts].",
+)
+@click.option(
+    "--insecure-accept-new-host-key",
+    is_flag=True,
+    help="Trust host keys not in known_hosts (changed keys are still refused). "
+    "Reported in the output.",
+)
 @click.option("--sudo", is_flag=True, help="Run the few commands that need root through `sudo -n`.")
-@click.option("--baseline", "-b", default=loader.DEFAULT_BASELINE, show_default=True,
-              help="Shipped baseline id or a YAML file.")  # fmt: skip
-@click.option("--format", "-f", "fmt", type=click.Choice(sorted(REPORTERS)), default="table", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here.")
-@click.option("--fail-on", type=click.Choice(SEVERITIES), default="low", show_default=True, callback=_severity,
-              help="Lowest severity of a FAIL that makes the exit code 1.")  # fmt: skip
-@click.option("--concurrency", "-j", type=click.IntRange(1, 256), default=16, show_default=True,
-              help="Hosts scanned in parallel.")  # fmt: skip
-@click.option("--checks", "patterns", multiple=True, metavar="PATTERN",
-              help="Only checks matching PATTERN (glob or prefix, e.g. host.ssh or '*firewall*'). Repeatable.")  # fmt: skip
-@click.option("--timeout", type=click.FloatRange(0.1, 3600), default=DEFAULT_TIMEOUT, show_default=True,
-              help="Seconds allowed for connecting to a host and for each command.")  # fmt: skip
-@click.option("--audit-log", type=click.Path(dir_okay=False, path_type=Path),
-              help="Append every command sent to a target to this file (JSON lines).")  # fmt: skip
+@click.option(
+    "--baseline",
+    "-b",
+    default=loader.DEFAULT_BASELINE,
+    show_default=True,
+    help="Shipped baseline id or a YAML file.",
+)
+@click.option(
+    "--format",
+    "-f",
+    "fmt",
+    type=click.Choice(sorted(REPORTERS)),
+    default="table",
+    show_default=True,
+)
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here."
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(SEVERITIES),
+    default="low",
+    show_default=True,
+    callback=_severity,
+    help="Lowest severity of a FAIL that makes the exit code 1.",
+)
+@click.option(
+    "--concurrency",
+    "-j",
+    type=click.IntRange(1, 256),
+    default=16,
+    show_default=True,
+    help="Hosts scanned in parallel.",
+)
+@click.option(
+    "--checks",
+    "patterns",
+    multiple=True,
+    metavar="PATTERN",
+    help="Only checks matching PATTERN (glob or prefix, e.g. host.ssh or '*firewall*'). "
+    "Repeatable.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.1, 3600),
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    help="Seconds allowed for connecting to a host and for each command.",
+)
+@click.option(
+    "--audit-log",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Append every command sent to a target to this file (JSON lines).",
+)
 def host(
     hosts: tuple[str, ...],
     local: bool,
@@ -171,11 +239,17 @@ def host(
         raise UsageError(f"no host check matches {', '.join(patterns)} (see souqscan checks list)")
     base = loader.load(baseline, registry)
     if insecure_accept_new_host_key:
-        click.echo("warning: --insecure-accept-new-host-key: unknown host keys will be trusted", err=True)
+        click.echo(
+            "warning: --insecure-accept-new-host-key: unknown host keys will be trusted", err=True
+        )
     audit = AuditLog(audit_log) if audit_log else None
     notes: list[str] = []
-    options = SshOptions(identity=identity, known_hosts=known_hosts,
-                         accept_new_host_key=insecure_accept_new_host_key, connect_timeout=timeout)  # fmt: skip
+    options = SshOptions(
+        identity=identity,
+        known_hosts=known_hosts,
+        accept_new_host_key=insecure_accept_new_host_key,
+        connect_timeout=timeout,
+    )
     targets = _host_targets(hosts, local, options, sudo, audit, notes)
     try:
         result = scan(targets, chosen, base, concurrency=concurrency)
@@ -200,7 +274,9 @@ def checks() -> None:
 
 
 @checks.command("list")
-@click.option("--kind", type=click.Choice([k.value for k in TargetKind]), help="Only checks of this kind.")
+@click.option(
+    "--kind", type=click.Choice([k.value for k in TargetKind]), help="Only checks of this kind."
+)
 def checks_list(kind: str | None) -> int:
     """Every check: id, category, collector, description."""
     registry = Registry.installed()
@@ -208,7 +284,9 @@ def checks_list(kind: str | None) -> int:
         (c.id, c.category, c.collector.name, c.title)
         for c in registry.select(kind=TargetKind(kind) if kind else None)
     ]
-    click.echo(tabulate(rows, headers=("CHECK", "CATEGORY", "COLLECTOR", "DESCRIPTION"), tablefmt="plain"))
+    click.echo(
+        tabulate(rows, headers=("CHECK", "CATEGORY", "COLLECTOR", "DESCRIPTION"), tablefmt="plain")
+    )
     return 0
 
 
@@ -276,9 +354,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback unless --debug
         if debug:
             traceback.print_exc()
-        click.echo(f"souqscan: internal error: {type(exc).__name__}: {exc} (rerun with --debug)", err=True)
+        click.echo(
+            f"souqscan: internal error: {type(exc).__name__}: {exc} (rerun with --debug)", err=True
+        )
         sys.exit(ExitCode.INTERNAL)
     sys.exit(code if isinstance(code, int) else 0)

@@ -43,7 +43,9 @@ class ScanResult:
     notes: list[str] = field(default_factory=list)
 
 
-def _finding(rule: Rule, check: Check[Any], target: str, obs: Observation, status: Status, message: str) -> Finding:
+def _finding(
+    rule: Rule, check: Check[Any], target: str, obs: Observation, status: Status, message: str
+) -> Finding:
     return Finding(
         rule_id=rule.id,
         check_id=check.id,
@@ -62,7 +64,9 @@ def _finding(rule: Rule, check: Check[Any], target: str, obs: Observation, statu
     )
 
 
-def judge(check: Check[Any], rules: Sequence[Rule], target: str, observations: Iterable[Observation]) -> list[Finding]:
+def judge(
+    check: Check[Any], rules: Sequence[Rule], target: str, observations: Iterable[Observation]
+) -> list[Finding]:
     findings = []
     seen = False
     for obs in observations:
@@ -73,9 +77,14 @@ def judge(check: Check[Any], rules: Sequence[Rule], target: str, observations: I
     if not seen:
         # A rule with nothing to look at was not evaluated: never a silent pass.
         status = Status.NOT_APPLICABLE if check.empty_ok else Status.ERROR
-        message = f"no resource seen by {check.id}" if check.empty_ok else f"not evaluated: {check.id} observed nothing"
-        for rule in rules:
-            findings.append(_finding(rule, check, target, Observation(target), status, message))
+        message = (
+            f"no resource seen by {check.id}"
+            if check.empty_ok
+            else f"not evaluated: {check.id} observed nothing"
+        )
+        findings.extend(
+            _finding(r, check, target, Observation(target), status, message) for r in rules
+        )
     return findings
 
 
@@ -116,7 +125,9 @@ def scan_target(target: Target, plan: Sequence[tuple[Check[Any], list[Rule]]]) -
     return findings
 
 
-def plan_for(baseline: Baseline, checks: Iterable[Check[Any]]) -> list[tuple[Check[Any], list[Rule]]]:
+def plan_for(
+    baseline: Baseline, checks: Iterable[Check[Any]]
+) -> list[tuple[Check[Any], list[Rule]]]:
     """Each selected check with the rules judging it; checks no rule judges are not run."""
     out = []
     for check in checks:
@@ -151,4 +162,6 @@ def scan(
             findings.extend(result)
     findings.sort(key=Finding.sort_key)
     notes = [note for t in targets for note in t.notes]
-    return ScanResult(findings, [t.id for t in targets], baseline, started, time.monotonic() - clock, notes)
+    return ScanResult(
+        findings, [t.id for t in targets], baseline, started, time.monotonic() - clock, notes
+    )

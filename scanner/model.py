@@ -150,7 +150,9 @@ class Finding:
             "classification": self.classification,
             "controls": list(self.controls),
             "message": self.message,
-            "evidence": {k: list(v) if isinstance(v, tuple) else v for k, v in self.evidence.items()},
+            "evidence": {
+                k: list(v) if isinstance(v, tuple) else v for k, v in self.evidence.items()
+            },
             "title": self.title,
             "fingerprint": self.fingerprint,
         }

@@ -91,7 +91,9 @@ class Registry:
             try:
                 modules.append(ep.load())
             except Exception as exc:  # a broken plugin must name itself, not crash the CLI
-                raise RegistryError(f"cannot load check plugin {ep.name} ({ep.value}): {exc}") from exc
+                raise RegistryError(
+                    f"cannot load check plugin {ep.name} ({ep.value}): {exc}"
+                ) from exc
         return cls.from_modules(modules)
 
     @classmethod
@@ -100,13 +102,17 @@ class Registry:
         for module in modules:
             for item in checks_in(module):
                 if not CHECK_ID.match(item.id):
-                    raise RegistryError(f"check id {item.id!r} in {module.__name__} is not dotted lowercase")
+                    raise RegistryError(
+                        f"check id {item.id!r} in {module.__name__} is not dotted lowercase"
+                    )
                 if item.id in found and found[item.id] is not item:
                     raise DuplicateCheckIdError(item.id, found[item.id].module, module.__name__)
                 found[item.id] = item
         return cls(dict(sorted(found.items())))
 
-    def select(self, patterns: Iterable[str] | None = None, kind: TargetKind | None = None) -> list[Check[Any]]:
+    def select(
+        self, patterns: Iterable[str] | None = None, kind: TargetKind | None = None
+    ) -> list[Check[Any]]:
         """Checks whose id matches any glob-ish pattern (``host.ssh.*``, ``*firewall*``)."""
         from fnmatch import fnmatchcase
 
@@ -115,5 +121,8 @@ class Registry:
             c
             for c in self.checks.values()
             if (kind is None or c.applies_to == kind)
-            and (not pats or any(fnmatchcase(c.id, p) or c.id.startswith(p + ".") or c.id == p for p in pats))
+            and (
+                not pats
+                or any(fnmatchcase(c.id, p) or c.id.startswith(p + ".") or c.id == p for p in pats)
+            )
         ]

@@ -15,7 +15,9 @@ Answer = CommandResult | ObservationError | tuple[int, str] | str
 
 
 class ReplayTransport(Transport):
-    def __init__(self, answers: Mapping[tuple[str, ...], Answer], *, root: bool = True, sudo: bool = False) -> None:
+    def __init__(
+        self, answers: Mapping[tuple[str, ...], Answer], *, root: bool = True, sudo: bool = False
+    ) -> None:
         super().__init__("replay", sudo=sudo)
         self.answers = dict(answers)
         self._uid = 0 if root else 1000
@@ -38,7 +40,9 @@ class ReplayTransport(Transport):
         if isinstance(answer, str):
             return CommandResult(key, 0, answer.encode(), b"")
         status, text = answer
-        return CommandResult(key, status, b"" if status else text.encode(), text.encode() if status else b"")
+        return CommandResult(
+            key, status, b"" if status else text.encode(), text.encode() if status else b""
+        )
 
     def close(self) -> None:
         """Nothing to close."""

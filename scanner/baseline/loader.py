@@ -22,13 +22,26 @@ RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
 BASELINE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 BASELINE_KEYS = {
-    "id": True, "title": True, "version": True, "description": False, "extends": False,
-    "thresholds": False, "rules": False, "disabled_rules": False,
-}  # fmt: skip
+    "id": True,
+    "title": True,
+    "version": True,
+    "description": False,
+    "extends": False,
+    "thresholds": False,
+    "rules": False,
+    "disabled_rules": False,
+}
 RULE_KEYS = {
-    "id": True, "title": True, "check": True, "severity": True, "expect": True, "when": False,
-    "controls": True, "rationale": False, "remediation": False,
-}  # fmt: skip
+    "id": True,
+    "title": True,
+    "check": True,
+    "severity": True,
+    "expect": True,
+    "when": False,
+    "controls": True,
+    "rationale": False,
+    "remediation": False,
+}
 
 
 @dataclass(frozen=True)
@@ -84,8 +97,12 @@ class ControlCatalogue:
         data = load_located(path)
         if not isinstance(data, dict) or not isinstance(data.get("controls"), dict):
             raise BaselineError(str(path), 1, "expected a mapping with 'controls'")
-        return cls({str(k): str(v.get("title", "")) if isinstance(v, dict) else str(v)
-                    for k, v in data["controls"].items()})  # fmt: skip
+        return cls(
+            {
+                str(k): str(v.get("title", "")) if isinstance(v, dict) else str(v)
+                for k, v in data["controls"].items()
+            }
+        )
 
 
 class _Loader:
@@ -126,7 +143,11 @@ class _Loader:
                 if name in thresholds and parent and name in parent.thresholds:
                     old, new = parent.thresholds[name], thresholds[name]
                     if type(old) is not type(new) and not (_num(old) and _num(new)):
-                        err.at(raw, name, f"threshold {name!r} changes type from {_kind(old)} to {_kind(new)}")
+                        err.at(
+                            raw,
+                            name,
+                            f"threshold {name!r} changes type from {_kind(old)} to {_kind(new)}",
+                        )
         rules: dict[str, Rule] = {r.id: r for r in parent.rules} if parent else {}
         if "disabled_rules" in doc:
             disabled = doc["disabled_rules"]
@@ -179,11 +200,17 @@ class _Loader:
             err.at(raw, "controls", "controls must be a non-empty list of control ids")
         for i, cid in enumerate(controls):
             if cid not in self.catalogue.controls:
-                err.at(controls, i, f"unknown control id {cid!r} (see baselines/controls/catalogue.yaml)")
+                err.at(
+                    controls,
+                    i,
+                    f"unknown control id {cid!r} (see baselines/controls/catalogue.yaml)",
+                )
         expect = self._conditions(raw, "expect", found.reports, thresholds, err)
         if not expect:
             err.at(raw, "expect", "expect must set at least one condition")
-        when = self._conditions(raw, "when", found.reports, thresholds, err) if "when" in raw else ()
+        when = (
+            self._conditions(raw, "when", found.reports, thresholds, err) if "when" in raw else ()
+        )
         return Rule(
             id=rid,
             title=err.string(raw, "title"),
@@ -212,7 +239,11 @@ class _Loader:
         for attr, spec in block.items():
             if attr not in reports:
                 known = ", ".join(sorted(reports))
-                err.at(block, attr, f"check {raw['check']!r} never reports {attr!r} (it reports: {known})")
+                err.at(
+                    block,
+                    attr,
+                    f"check {raw['check']!r} never reports {attr!r} (it reports: {known})",
+                )
             out.append(self._condition(block, attr, spec, reports[attr], thresholds, err))
         return tuple(out)
 
@@ -233,7 +264,9 @@ class _Loader:
         else:
             err.at(parent, attr, f"condition for {attr!r} must be e.g. 'is_true' or {{lte: 30}}")
         if op not in OPERATORS:
-            err.at(parent, attr, f"unknown operator {op!r} (allowed: {', '.join(sorted(OPERATORS))})")
+            err.at(
+                parent, attr, f"unknown operator {op!r} (allowed: {', '.join(sorted(OPERATORS))})"
+            )
         if op in UNARY:
             if operand is not None and operand is not True:
                 err.at(parent, attr, f"{op} takes no operand")
@@ -262,7 +295,9 @@ class _Loader:
         return Condition(attr, op, value)
 
     @staticmethod
-    def _typecheck(parent: LocatedDict, attr: str, op: str, value: Value, kind: AttrType | None, err: _Errors) -> None:
+    def _typecheck(
+        parent: LocatedDict, attr: str, op: str, value: Value, kind: AttrType | None, err: _Errors
+    ) -> None:
         def bad(msg: str) -> None:
             err.at(parent, attr, f"{op} on {attr!r}: {msg}")
 

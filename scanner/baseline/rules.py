@@ -13,12 +13,15 @@ from typing import Literal
 
 from scanner.model import Observation, Scalar, Severity, Status, Value
 
-Operator = Literal["eq", "ne", "in", "not_in", "lte", "gte", "contains", "is_true", "is_false", "all", "any"]
+Operator = Literal[
+    "eq", "ne", "in", "not_in", "lte", "gte", "contains", "is_true", "is_false", "all", "any"
+]
 OPERATORS: frozenset[str] = frozenset(Operator.__args__)  # type: ignore[attr-defined]
 UNARY: frozenset[str] = frozenset({"is_true", "is_false"})
 QUANTIFIERS: frozenset[str] = frozenset({"all", "any"})
 
-class NotComparable(Exception):
+
+class NotComparableError(Exception):
     """The observed value has a type the operator cannot judge: an ERROR, not a FAIL."""
 
 
@@ -53,34 +56,35 @@ def _same_kind(a: object, b: object) -> bool:
 def _apply(op: str, value: Value, operand: Value, inner: Condition | None) -> bool:
     if op == "is_true" or op == "is_false":
         if not isinstance(value, bool):
-            raise NotComparable(f"{_show(value)} is not true/false")
+            raise NotComparableError(f"{_show(value)} is not true/false")
         return value is (op == "is_true")
     if op in QUANTIFIERS:
         if not isinstance(value, tuple):
-            raise NotComparable(f"{_show(value)} is not a list")
-        assert inner is not None
+            raise NotComparableError(f"{_show(value)} is not a list")
+        if inner is None:
+            raise NotComparableError(f"{op} without a condition")
         items = (_apply(inner.operator, item, inner.operand, inner.inner) for item in value)
         return all(items) if op == "all" else any(items)
     if op in ("eq", "ne"):
         if isinstance(operand, tuple) != isinstance(value, tuple) or (
             not isinstance(value, tuple) and not _same_kind(value, operand)
         ):
-            raise NotComparable(f"cannot compare {_show(value)} with {_show(operand)}")
+            raise NotComparableError(f"cannot compare {_show(value)} with {_show(operand)}")
         if isinstance(value, tuple) and isinstance(operand, tuple):
             equal = sorted(map(str, value)) == sorted(map(str, operand))  # lists compare as sets
         else:
             equal = value == operand
         return equal if op == "eq" else not equal
     if op in ("in", "not_in"):
-        assert isinstance(operand, tuple)
-        if isinstance(value, tuple):
-            raise NotComparable(f"cannot look up the list {_show(value)} in {_show(operand)}")
+        if not isinstance(operand, tuple) or isinstance(value, tuple):
+            raise NotComparableError(f"cannot look up the list {_show(value)} in {_show(operand)}")
         found = any(_same_kind(value, o) and value == o for o in operand)
         return found if op == "in" else not found
     if op in ("lte", "gte"):
         if not _is_number(value):
-            raise NotComparable(f"{_show(value)} is not a number")
-        assert _is_number(operand)
+            raise NotComparableError(f"{_show(value)} is not a number")
+        if not isinstance(operand, int | float):
+            raise NotComparableError(f"{_show(operand)} is not a number")
         v, o = float(value), float(operand)  # type: ignore[arg-type]
         return v <= o if op == "lte" else v >= o
     if op == "contains":
@@ -88,8 +92,8 @@ def _apply(op: str, value: Value, operand: Value, inner: Condition | None) -> bo
             return any(_same_kind(item, operand) and item == operand for item in value)
         if isinstance(value, str) and isinstance(operand, str):
             return operand in value
-        raise NotComparable(f"{_show(value)} cannot contain {_show(operand)}")
-    raise NotComparable(f"unknown operator {op}")  # unreachable: the loader refuses it
+        raise NotComparableError(f"{_show(value)} cannot contain {_show(operand)}")
+    raise NotComparableError(f"unknown operator {op}")  # unreachable: the loader refuses it
 
 
 def _show(value: Value) -> str:
@@ -132,7 +136,7 @@ class Rule:
             try:
                 if not cond.holds(value):
                     return Status.NOT_APPLICABLE, f"{cond.attribute} is {_show(value)}"
-            except NotComparable as exc:
+            except NotComparableError as exc:
                 return Status.ERROR, f"{cond.attribute}: {exc}"
         failed: list[str] = []
         unknown: list[str] = []
@@ -144,7 +148,7 @@ class Rule:
             try:
                 if not cond.holds(value):
                     failed.append(f"{cond.attribute} is {_show(value)}, expected {cond.describe()}")
-            except NotComparable as exc:
+            except NotComparableError as exc:
                 unknown.append(f"{cond.attribute}: {exc}")
         if unknown:  # an unverifiable expectation is never a pass, even if the others fail
             return Status.ERROR, "; ".join(unknown + failed)
@@ -155,7 +159,9 @@ class Rule:
         )
 
     def evidence(self, obs: Observation) -> Mapping[str, Value]:
-        keys: Sequence[str] = self.evidence_keys or [c.attribute for c in (*self.when, *self.expect)]
+        keys: Sequence[str] = self.evidence_keys or [
+            c.attribute for c in (*self.when, *self.expect)
+        ]
         return {k: obs.values[k] for k in dict.fromkeys(keys) if k in obs.values}
 
 

@@ -15,7 +15,9 @@ def render(result: ScanResult) -> str:
     doc = {
         "tool": {"name": "souqscan", "version": __version__},
         "scan": {
-            "started": dt.datetime.fromtimestamp(result.started, dt.UTC).isoformat(timespec="seconds"),
+            "started": dt.datetime.fromtimestamp(result.started, dt.UTC).isoformat(
+                timespec="seconds"
+            ),
             "duration_seconds": round(result.duration, 3),
             "baseline": {"id": result.baseline.id, "version": result.baseline.version},
             "targets": result.targets,

@@ -47,7 +47,9 @@ def _table(rows: list[Finding], width: int) -> str:
         )
         for f in rows
     ]
-    return tabulate(table, headers=("STATUS", "SEVERITY", "RULE", "RESOURCE", "MESSAGE"), tablefmt="plain")
+    return tabulate(
+        table, headers=("STATUS", "SEVERITY", "RULE", "RESOURCE", "MESSAGE"), tablefmt="plain"
+    )
 
 
 def summary(result: ScanResult) -> str:

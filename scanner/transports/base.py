@@ -151,7 +151,9 @@ class Transport(abc.ABC):
     def _translate(self, result: CommandResult, *, privileged: bool) -> None:
         err = result.error_text
         if privileged and self.sudo and result.exit_status == 1 and err.startswith("sudo:"):
-            raise PrivilegeRequired(f"sudo -n refused `{result.argv[0]}`: {result.first_error_line()}")
+            raise PrivilegeRequired(
+                f"sudo -n refused `{result.argv[0]}`: {result.first_error_line()}"
+            )
         if result.exit_status == 127 and err.startswith("env:"):
             raise CommandNotFound(f"`{result.argv[0]}` is not installed on the target")
         if result.exit_status == 126:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import threading
 from collections.abc import Sequence
-from typing import IO
+from io import BufferedReader
 
 from scanner.errors import CommandNotFound
 from scanner.transports.base import (
@@ -21,7 +22,7 @@ from scanner.transports.base import (
 )
 
 
-def _pump(stream: IO[bytes], buffer: BoundedBuffer, overflow: threading.Event) -> None:
+def _pump(stream: BufferedReader, buffer: BoundedBuffer, overflow: threading.Event) -> None:
     while chunk := stream.read1(65536):
         buffer.add(chunk)
         if buffer.overflowed:
@@ -31,7 +32,11 @@ def _pump(stream: IO[bytes], buffer: BoundedBuffer, overflow: threading.Event) -
 
 class LocalTransport(Transport):
     def __init__(
-        self, *, sudo: bool = False, audit: AuditHook | None = None, timeout: float = DEFAULT_TIMEOUT
+        self,
+        *,
+        sudo: bool = False,
+        audit: AuditHook | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         super().__init__("local", sudo=sudo, audit=audit, timeout=timeout)
 
@@ -46,7 +51,8 @@ class LocalTransport(Transport):
             )
         except FileNotFoundError:
             raise CommandNotFound(f"`{argv[0]}` is not installed") from None
-        assert proc.stdout is not None and proc.stderr is not None
+        if proc.stdout is None or proc.stderr is None:  # cannot happen with PIPE; narrows types
+            raise RuntimeError("subprocess pipes missing")
         out, err = BoundedBuffer(), BoundedBuffer()
         overflow = threading.Event()
         readers = [
@@ -78,12 +84,13 @@ class LocalTransport(Transport):
         while waited < timeout:
             try:
                 proc.wait(timeout=step)
-                return True
             except subprocess.TimeoutExpired:
                 waited += step
                 step = min(step * 2, 0.5)
                 if overflow.is_set():
                     return True
+            else:
+                return True
         return False
 
     def close(self) -> None:
@@ -91,8 +98,6 @@ class LocalTransport(Transport):
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     proc.wait(timeout=5)

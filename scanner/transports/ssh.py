@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import select
 import shlex
-import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -96,7 +95,9 @@ class _AcceptNewKeyPolicy(paramiko.MissingHostKeyPolicy):
     def __init__(self, on_accept: Callable[[str], None]) -> None:
         self.on_accept = on_accept
 
-    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+    def missing_host_key(
+        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
+    ) -> None:
         self.on_accept(f"{key.get_name()} {key.fingerprint}")
 
 
@@ -177,7 +178,7 @@ class SshTransport(Transport):
                     "or pass --insecure-accept-new-host-key"
                 ) from None
             raise TargetUnreachable(f"SSH handshake with {where} failed: {text[:160]}") from None
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             client.close()
             raise TargetUnreachable(f"{where}: connection timed out") from None
         except OSError as exc:
@@ -196,8 +197,7 @@ class SshTransport(Transport):
 
     def _execute(self, argv: Sequence[str], timeout: float) -> CommandResult:
         self.connect()
-        assert self._client is not None
-        transport = self._client.get_transport()
+        transport = self._client.get_transport() if self._client else None
         if transport is None or not transport.is_active():
             raise TargetUnreachable(f"connection to {self.spec.host} was lost")
         try:
@@ -235,7 +235,9 @@ class SshTransport(Transport):
             select.select([channel], [], [], min(remaining, 0.05))
         while channel.recv_stderr_ready():
             err.add(channel.recv_stderr(65536))
-        return CommandResult(tuple(argv), channel.recv_exit_status(), out.getvalue(), err.getvalue())
+        return CommandResult(
+            tuple(argv), channel.recv_exit_status(), out.getvalue(), err.getvalue()
+        )
 
     def close(self) -> None:
         with self._lock:

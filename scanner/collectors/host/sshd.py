@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from pathlib import PurePosixPath
 
 from scanner.collectors import collector
 from scanner.errors import CommandNotFound, PrivilegeRequired, UnparsableOutput
@@ -86,7 +86,7 @@ def _from_files(transport: Transport, why: str) -> SshdConfig:
     # Includes are expanded on the target with its own shell-free glob: we list the directory.
     for pattern in includes:
         path = pattern if pattern.startswith("/") else f"/etc/ssh/{pattern}"
-        directory = os.path.dirname(path)
+        directory = str(PurePosixPath(path).parent)
         listing = transport.run(["ls", "-1", "--", directory])
         if not listing.ok:
             continue
