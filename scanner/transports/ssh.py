@@ -58,7 +58,8 @@ class HostSpec:
         if "@" in spec:
             user, spec = spec.rsplit("@", 1)
             if ":" in user:
-                raise UsageError(f"{text!r}: passwords do not belong in host specs; use a key")
+                # Never echo the spec: it holds a password.
+                raise UsageError("a password in a host spec is refused: use a key or ssh-agent")
         port = 22
         if spec.startswith("["):
             host, _, rest = spec[1:].partition("]")

@@ -1,0 +1,203 @@
+"""Bad baselines are refused before anything is scanned, as file:line: what is wrong."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from checks.host import ssh
+from scanner.baseline import loader
+from scanner.errors import BaselineError
+from scanner.model import Severity
+from scanner.registry import Registry
+
+REGISTRY = Registry.from_modules([ssh])
+
+HEADER = """\
+id: test-baseline
+title: Test
+version: "1"
+"""
+
+GOOD_RULE = """\
+rules:
+  - id: T-SSH-01
+    title: no passwords
+    check: host.ssh.effective_config
+    severity: high
+    expect:
+      password_authentication: is_false
+    controls: [ISO27001:2022/A.8.5]
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "b.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def refused(path: Path) -> BaselineError:
+    with pytest.raises(BaselineError) as info:
+        loader.load(str(path), REGISTRY)
+    return info.value
+
+
+def test_good_baseline_loads(tmp_path: Path) -> None:
+    b = loader.load(str(write(tmp_path, HEADER + GOOD_RULE)), REGISTRY)
+    assert [r.id for r in b.rules] == ["T-SSH-01"]
+    assert b.rules[0].severity is Severity.HIGH
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "fragment"),
+    [
+        (HEADER + "rules: [\n", 5, "YAML syntax error"),
+        (HEADER + "colour: blue\n" + GOOD_RULE, 4, "unknown baseline key 'colour'"),
+        (
+            HEADER + GOOD_RULE.replace("is_false", "{between: [1, 2]}"),
+            10,
+            "unknown operator 'between'",
+        ),
+        (
+            HEADER + GOOD_RULE.replace("host.ssh.effective_config", "host.ssh.nope"),
+            7,
+            "unknown check",
+        ),
+        (
+            HEADER + GOOD_RULE.replace("password_authentication", "passwd_auth"),
+            10,
+            "never reports 'passwd_auth'",
+        ),
+        (HEADER + GOOD_RULE.replace("is_false", "{lte: 3}"), 10, "is a bool, not a number"),
+        (HEADER + GOOD_RULE.replace("is_false", "{eq: 'no'}"), 10, "is a bool, operand is string"),
+        (HEADER + GOOD_RULE.replace("severity: high", "severity: urgent"), 8, "unknown severity"),
+        (HEADER + GOOD_RULE.replace("A.8.5", "A.99.1"), 11, "unknown control id"),
+        (
+            HEADER + GOOD_RULE.replace("is_false", "{lte: {threshold: nope}}"),
+            10,
+            "unknown threshold",
+        ),
+        (
+            HEADER + GOOD_RULE + GOOD_RULE.replace("rules:\n", ""),
+            12,
+            "duplicate rule id 'T-SSH-01'",
+        ),
+        (
+            HEADER + GOOD_RULE.replace("    title: no passwords\n", ""),
+            5,
+            "missing required key 'title'",
+        ),
+        (HEADER + GOOD_RULE.replace("T-SSH-01", "t_ssh_1"), 5, "must look like"),
+        (HEADER + "id: again\n" + GOOD_RULE, 4, "duplicate key 'id'"),
+        (
+            HEADER
+            + GOOD_RULE.replace(
+                "    expect:\n      password_authentication: is_false\n", "    expect: {}\n"
+            ),
+            9,
+            "at least one condition",
+        ),
+        (HEADER + GOOD_RULE + "    hint: x\n", 12, "unknown rule key 'hint'"),
+        ("- just\n- a list\n", 1, "must be a YAML mapping"),
+        (
+            HEADER + GOOD_RULE.replace("is_false", "!!python/object:os.system {}"),
+            10,
+            "YAML syntax error",
+        ),
+    ],
+)
+def test_bad_baselines_name_file_and_line(
+    tmp_path: Path, body: str, line: int, fragment: str
+) -> None:
+    path = write(tmp_path, body)
+    err = refused(path)
+    assert err.file == str(path)
+    assert fragment in err.message
+    assert err.line == line, str(err)
+    assert str(err).startswith(f"{path}:{line}: ")
+
+
+def test_extends_overrides_thresholds_and_rules(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        HEADER.replace("test-baseline", "parent")
+        + "thresholds:\n  max_tries: 6\n"
+        + GOOD_RULE
+        + """\
+  - id: T-SSH-02
+    title: root login
+    check: host.ssh.effective_config
+    severity: medium
+    expect:
+      permit_root_login: {eq: "no"}
+    controls: [ISO27001:2022/A.8.2]
+""",
+        "parent.yaml",
+    )
+    child = write(
+        tmp_path,
+        """\
+        id: child
+        title: Child
+        version: "2"
+        extends: parent.yaml
+        thresholds:
+          max_tries: 3
+        disabled_rules: [T-SSH-02]
+        rules:
+          - id: T-SSH-01
+            title: no passwords, critical here
+            check: host.ssh.effective_config
+            severity: critical
+            expect:
+              password_authentication: is_false
+            controls: [ISO27001:2022/A.8.5]
+        """,
+        "child.yaml",
+    )
+    b = loader.load(str(child), REGISTRY)
+    assert b.extends == ("parent",)
+    assert b.thresholds["max_tries"] == 3
+    assert [(r.id, r.severity) for r in b.rules] == [("T-SSH-01", Severity.CRITICAL)]
+
+
+def test_extends_shipped_baseline_by_id(tmp_path: Path) -> None:
+    child = write(tmp_path, HEADER + "extends: iso27001-2022\n")
+    b = loader.load(str(child), Registry.installed())
+    assert b.extends == ("iso27001-2022",)
+    assert "HOST-SSH-01" in {r.id for r in b.rules}
+
+
+def test_extends_cycle_is_refused(tmp_path: Path) -> None:
+    write(
+        tmp_path, HEADER.replace("test-baseline", "a") + "extends: b.yaml\n" + GOOD_RULE, "a.yaml"
+    )
+    b = write(
+        tmp_path, HEADER.replace("test-baseline", "b") + "extends: a.yaml\n" + GOOD_RULE, "b.yaml"
+    )
+    assert "cycle" in refused(b).message
+
+
+def test_threshold_type_change_is_refused(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        HEADER.replace("test-baseline", "p") + "thresholds:\n  n: 5\n" + GOOD_RULE,
+        "p.yaml",
+    )
+    child = write(tmp_path, HEADER + "extends: p.yaml\nthresholds:\n  n: five\n")
+    err = refused(child)
+    assert err.line == 6 and "changes type" in err.message
+
+
+def test_missing_file_and_unknown_id() -> None:
+    with pytest.raises(Exception, match="no baseline 'nope'"):
+        loader.load("nope", REGISTRY)
+
+
+def test_non_utf8_file(tmp_path: Path) -> None:
+    path = tmp_path / "b.yaml"
+    path.write_bytes(b"id: \xff\xfe\n")
+    assert "not UTF-8" in refused(path).message
