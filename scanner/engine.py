@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from scanner.baseline.loader import Baseline
 from scanner.baseline.rules import Rule
+from scanner.classification import ClassificationPolicy
 from scanner.collectors import Facts
 from scanner.errors import ObservationError
 from scanner.model import Finding, Observation, Status, TargetKind
@@ -31,6 +32,9 @@ class Target:
     connect: Callable[[], Any] = field(repr=False)
     close: Callable[[Any], None] = field(repr=False, default=lambda _c: None)
     notes: tuple[str, ...] = ()
+    # Inventory labels (owner, environment, data-classification …): the classification
+    # of resources that carry no tags of their own, such as a host's filesystems.
+    labels: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -64,13 +68,32 @@ def _finding(
     )
 
 
+def classify(
+    obs: Observation, policy: ClassificationPolicy, labels: Mapping[str, str]
+) -> Observation:
+    """Add the classification attributes a classified check's rules judge."""
+    if obs.error is not None or obs.not_applicable is not None:
+        return obs
+    tags = obs.tags if obs.tags is not None else labels
+    found = policy.classify(tags)
+    values = {**obs.values, "classification": found.value, "classification_tagged": found.tagged}
+    return replace(obs, values=values, classification=found.value)
+
+
 def judge(
-    check: Check[Any], rules: Sequence[Rule], target: str, observations: Iterable[Observation]
+    check: Check[Any],
+    rules: Sequence[Rule],
+    target: str,
+    observations: Iterable[Observation],
+    policy: ClassificationPolicy | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> list[Finding]:
     findings = []
     seen = False
     for obs in observations:
         seen = True
+        if check.classified:
+            obs = classify(obs, policy or ClassificationPolicy(), labels or {})
         for rule in rules:
             status, message = rule.judge(obs)
             findings.append(_finding(rule, check, target, obs, status, message))
@@ -92,7 +115,11 @@ def errored(check: Check[Any], rules: Sequence[Rule], target: str, reason: str) 
     return [_finding(r, check, target, Observation(target), Status.ERROR, reason) for r in rules]
 
 
-def scan_target(target: Target, plan: Sequence[tuple[Check[Any], list[Rule]]]) -> list[Finding]:
+def scan_target(
+    target: Target,
+    plan: Sequence[tuple[Check[Any], list[Rule]]],
+    policy: ClassificationPolicy | None = None,
+) -> list[Finding]:
     try:
         connection = target.connect()
     except ObservationError as exc:
@@ -116,7 +143,7 @@ def scan_target(target: Target, plan: Sequence[tuple[Check[Any], list[Rule]]]) -
                 reason = f"internal error in check {check.id}: {type(exc).__name__}: {exc}"
                 findings.extend(errored(check, rules, target.id, reason))
                 continue
-            findings.extend(judge(check, rules, target.id, observations))
+            findings.extend(judge(check, rules, target.id, observations, policy, target.labels))
     finally:
         try:
             target.close(connection)
@@ -152,7 +179,7 @@ def scan(
 
     def one(target: Target) -> list[Finding]:
         plan = plan_for(baseline, [c for c in checks if c.applies_to == target.kind])
-        result = scan_target(target, plan)
+        result = scan_target(target, plan, baseline.classification)
         if on_target_done is not None:
             on_target_done(target, result)
         return result

@@ -94,6 +94,9 @@ class Observation:
     region: str | None = None
     country: str | None = None
     classification: str | None = None
+    # The resource's tags, for classifiable resources; the engine derives the
+    # classification from them with the baseline's policy (checks never read baselines).
+    tags: Mapping[str, str] | None = None
 
     @classmethod
     def of(cls, resource: str, **values: object) -> Observation:

@@ -21,6 +21,12 @@ T = TypeVar("T")
 AttrType = Literal["bool", "number", "string", "list"]
 Observe = Callable[[T], Iterable[Observation]]
 
+# Added by the engine to observations of classified checks (see scanner/classification.py).
+CLASSIFICATION_ATTRIBUTES: dict[str, AttrType] = {
+    "classification": "string",
+    "classification_tagged": "bool",
+}
+
 CHECK_ID = re.compile(r"^(host|aws|azure)(\.[a-z][a-z0-9_]*){2,}$")
 ENTRY_POINT_GROUP = "souqscan.checks"
 
@@ -39,6 +45,8 @@ class Check(Generic[T]):
     # rather than a sign the check could not look (ERROR).
     empty_ok: bool = False
     module: str = ""
+    # True for checks on data-holding resources: the engine adds classification attributes.
+    classified: bool = False
 
 
 def check(
@@ -51,7 +59,12 @@ def check(
     reports: Mapping[str, AttrType],
     description: str = "",
     empty_ok: bool = False,
+    classified: bool = False,
 ) -> Callable[[Observe[T]], Check[T]]:
+    attributes: dict[str, AttrType] = dict(reports)
+    if classified:
+        attributes.update(CLASSIFICATION_ATTRIBUTES)
+
     def wrap(fn: Observe[T]) -> Check[T]:
         return Check(
             id=check_id,
@@ -59,11 +72,12 @@ def check(
             category=category,
             applies_to=applies_to,
             collector=collector,
-            reports=dict(reports),
+            reports=attributes,
             observe=fn,
             description=description or (fn.__doc__ or "").strip().split("\n")[0],
             empty_ok=empty_ok,
             module=fn.__module__,
+            classified=classified,
         )
 
     return wrap

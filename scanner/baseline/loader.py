@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 
 from scanner.baseline.rules import OPERATORS, QUANTIFIERS, UNARY, Condition, Rule, as_operand
 from scanner.baseline.yamlsource import LocatedDict, LocatedList, line_of, load_located
+from scanner.classification import CLASSES, ClassificationPolicy, normalise
 from scanner.errors import BaselineError, UsageError
 from scanner.model import Severity, Value
 from scanner.registry import AttrType, Registry
@@ -30,6 +31,9 @@ BASELINE_KEYS = {
     "thresholds": False,
     "rules": False,
     "disabled_rules": False,
+    "default_classification": False,
+    "classification_tag_keys": False,
+    "classification_aliases": False,
 }
 RULE_KEYS = {
     "id": True,
@@ -54,6 +58,7 @@ class Baseline:
     description: str = ""
     source: str = ""
     extends: tuple[str, ...] = ()  # the chain of parents, nearest first
+    classification: ClassificationPolicy = field(default_factory=ClassificationPolicy)
 
     def rules_for(self, check_id: str) -> list[Rule]:
         return [r for r in self.rules if r.check_id == check_id]
@@ -172,6 +177,7 @@ class _Loader:
         if not rules:
             err.at(doc, None, "baseline has no rules")
         return Baseline(
+            classification=self._classification(doc, parent, err),
             id=bid,
             title=err.string(doc, "title"),
             version=str(doc["version"]),
@@ -181,6 +187,37 @@ class _Loader:
             source=file,
             extends=((parent.id, *parent.extends) if parent else ()),
         )
+
+    @staticmethod
+    def _classification(
+        doc: LocatedDict, parent: Baseline | None, err: _Errors
+    ) -> ClassificationPolicy:
+        base = parent.classification if parent else ClassificationPolicy()
+        default = base.default
+        if "default_classification" in doc:
+            default = normalise(err.string(doc, "default_classification"))
+            if default not in CLASSES:
+                err.at(doc, "default_classification", f"must be one of {', '.join(CLASSES)}")
+        keys = base.tag_keys
+        if "classification_tag_keys" in doc:
+            raw_keys = doc["classification_tag_keys"]
+            if not isinstance(raw_keys, list) or not all(isinstance(k, str) for k in raw_keys):
+                err.at(doc, "classification_tag_keys", "must be a list of tag names")
+            if not raw_keys:
+                err.at(doc, "classification_tag_keys", "must name at least one tag")
+            keys = tuple(raw_keys)
+        aliases = dict(base.aliases)
+        if "classification_aliases" in doc:
+            raw_aliases = doc["classification_aliases"]
+            if not isinstance(raw_aliases, LocatedDict):
+                err.at(doc, "classification_aliases", "must map tag values to classes")
+            for alias, cls in raw_aliases.items():
+                if not isinstance(cls, str) or normalise(cls) not in CLASSES:
+                    err.at(
+                        raw_aliases, alias, f"alias {alias!r} must name one of {', '.join(CLASSES)}"
+                    )
+                aliases[normalise(alias)] = normalise(cls)
+        return ClassificationPolicy(keys, aliases, default)
 
     def _rule(self, raw: LocatedDict, thresholds: Mapping[str, Value], err: _Errors) -> Rule:
         err.keys(raw, RULE_KEYS, "rule")
