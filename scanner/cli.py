@@ -5,9 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import logging
-import os
 import sys
-import tempfile
 import threading
 import time
 import traceback
@@ -20,21 +18,15 @@ from tabulate import tabulate
 
 from scanner import __version__
 from scanner.baseline import loader
+from scanner.cli_common import finish, scan_options, select_checks
 from scanner.engine import Target, scan
 from scanner.errors import SouqscanError, UsageError
-from scanner.gate import EXIT_CODES_HELP, ExitCode, exit_code
+from scanner.gate import EXIT_CODES_HELP, ExitCode
 from scanner.model import Severity, TargetKind
 from scanner.registry import Registry
-from scanner.reporters import REPORTERS
 from scanner.transports.base import DEFAULT_TIMEOUT, Transport
 from scanner.transports.local import LocalTransport
 from scanner.transports.ssh import HostSpec, SshOptions, SshTransport
-
-SEVERITIES = [str(s) for s in Severity]
-
-
-def _severity(_ctx: click.Context, _param: click.Parameter, value: str) -> Severity:
-    return Severity.parse(value)
 
 
 @click.group(epilog=EXIT_CODES_HELP)
@@ -64,21 +56,6 @@ class AuditLog:
 
     def close(self) -> None:
         self._fh.close()
-
-
-def _write_output(path: Path, text: str) -> None:
-    """Atomic: a reader (or a crash) never sees half a report."""
-    path = path.expanduser()
-    fd, tmp = tempfile.mkstemp(
-        dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}."
-    )
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _host_targets(
@@ -160,48 +137,7 @@ def _close(connection: Transport) -> None:
     "Reported in the output.",
 )
 @click.option("--sudo", is_flag=True, help="Run the few commands that need root through `sudo -n`.")
-@click.option(
-    "--baseline",
-    "-b",
-    default=loader.DEFAULT_BASELINE,
-    show_default=True,
-    help="Shipped baseline id or a YAML file.",
-)
-@click.option(
-    "--format",
-    "-f",
-    "fmt",
-    type=click.Choice(sorted(REPORTERS)),
-    default="table",
-    show_default=True,
-)
-@click.option(
-    "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here."
-)
-@click.option(
-    "--fail-on",
-    type=click.Choice(SEVERITIES),
-    default="low",
-    show_default=True,
-    callback=_severity,
-    help="Lowest severity of a FAIL that makes the exit code 1.",
-)
-@click.option(
-    "--concurrency",
-    "-j",
-    type=click.IntRange(1, 256),
-    default=16,
-    show_default=True,
-    help="Hosts scanned in parallel.",
-)
-@click.option(
-    "--checks",
-    "patterns",
-    multiple=True,
-    metavar="PATTERN",
-    help="Only checks matching PATTERN (glob or prefix, e.g. host.ssh or '*firewall*'). "
-    "Repeatable.",
-)
+@scan_options
 @click.option(
     "--timeout",
     type=click.FloatRange(0.1, 3600),
@@ -234,9 +170,7 @@ def host(
     if not hosts and not local:
         raise UsageError("name at least one host, or --local (see souqscan host --help)")
     registry = Registry.installed()
-    chosen = registry.select([p for pat in patterns for p in pat.split(",")], TargetKind.HOST)
-    if patterns and not chosen:
-        raise UsageError(f"no host check matches {', '.join(patterns)} (see souqscan checks list)")
+    chosen = select_checks(registry, patterns, TargetKind.HOST)
     base = loader.load(baseline, registry)
     if insecure_accept_new_host_key:
         click.echo(
@@ -257,15 +191,7 @@ def host(
         if audit:
             audit.close()
     result.notes.extend(notes)
-    report = REPORTERS[fmt](result)
-    if output:
-        _write_output(output, report)
-        from scanner.reporters.table import summary
-
-        click.echo(summary(result))
-    else:
-        click.echo(report, nl=False)
-    return int(exit_code(result.findings, fail_on))
+    return finish(result, fmt, output, fail_on)
 
 
 @cli.group()
