@@ -113,7 +113,10 @@ class Transport(abc.ABC):
     def is_root(self) -> bool:
         with self._uid_lock:
             if self._uid is None:
-                result = self._execute((*ENV_PREFIX, "id", "-u"), self.timeout)
+                argv = (*ENV_PREFIX, "id", "-u")
+                if self._audit is not None:  # --audit-log records every command, this one too
+                    self._audit(self.target, argv)
+                result = self._execute(argv, self.timeout)
                 try:
                     self._uid = int(result.text.strip())
                 except ValueError:
