@@ -1,0 +1,253 @@
+"""Scan history in SQLite: every scan and its findings, and the diff between two scans.
+
+A scan row is written first with ``complete = 0``; findings follow as targets finish, and
+the row is marked complete at the end. Readers only see complete scans, so a crash
+mid-scan leaves nothing half-written visible. WAL mode and a busy timeout let two cron
+jobs write to one database without corrupting it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+from scanner.errors import UsageError
+from scanner.model import Finding, Severity, Status
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS scans (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started TEXT NOT NULL,
+    finished TEXT,
+    baseline TEXT NOT NULL,
+    baseline_version TEXT NOT NULL,
+    tool_version TEXT NOT NULL,
+    scope TEXT NOT NULL,          -- what was scanned (inventory or command line)
+    targets TEXT NOT NULL,        -- JSON list
+    counts TEXT,                  -- JSON {status: n}
+    complete INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS findings (
+    scan_id INTEGER NOT NULL REFERENCES scans(id) ON DELETE CASCADE,
+    fingerprint TEXT NOT NULL,
+    rule_id TEXT NOT NULL,
+    target TEXT NOT NULL,
+    resource_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    record TEXT NOT NULL,         -- the finding as JSON
+    PRIMARY KEY (scan_id, fingerprint)
+);
+CREATE INDEX IF NOT EXISTS scans_scope ON scans(scope, complete, id);
+"""
+
+
+def default_path() -> Path:
+    env = os.environ.get("SOUQSCAN_DB")
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_data_dir("souqscan")) / "history.sqlite3"
+
+
+@dataclass(frozen=True)
+class ScanRow:
+    id: int
+    started: str
+    finished: str | None
+    baseline: str
+    scope: str
+    targets: list[str]
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Diff:
+    old: ScanRow
+    new: ScanRow
+    new_failures: list[dict[str, object]]
+    resolved: list[dict[str, object]]
+    still_failing: list[dict[str, object]]
+    unverified: list[dict[str, object]]  # failing before, ERROR now: not resolved, not known
+
+
+class History:
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or default_path()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise UsageError(f"cannot open history database {self.path}: {exc}") from None
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")  # take the write lock up front: no upgrade deadlocks
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def begin(
+        self,
+        baseline: str,
+        baseline_version: str,
+        tool_version: str,
+        scope: str,
+        targets: Sequence[str],
+    ) -> int:
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO scans (started, baseline, baseline_version, tool_version, scope,"
+                " targets) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    _now(),
+                    baseline,
+                    baseline_version,
+                    tool_version,
+                    scope,
+                    json.dumps(list(targets)),
+                ),
+            )
+            return int(cur.lastrowid or 0)
+
+    def add(self, scan_id: int, findings: Iterable[Finding]) -> None:
+        rows = [
+            (
+                scan_id,
+                f.fingerprint,
+                f.rule_id,
+                f.target,
+                f.resource_id,
+                f.status.name,
+                str(f.severity),
+                json.dumps(f.to_dict(), ensure_ascii=False),
+            )
+            for f in findings
+        ]
+        with self._tx() as db:
+            db.executemany("INSERT OR REPLACE INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def finish(self, scan_id: int, counts: dict[str, int]) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE scans SET finished = ?, counts = ?, complete = 1 WHERE id = ?",
+                (_now(), json.dumps(counts), scan_id),
+            )
+
+    def record(
+        self,
+        findings: Sequence[Finding],
+        *,
+        baseline: str,
+        baseline_version: str,
+        tool_version: str,
+        scope: str,
+        targets: Sequence[str],
+    ) -> int:
+        scan_id = self.begin(baseline, baseline_version, tool_version, scope, targets)
+        self.add(scan_id, findings)
+        counts: dict[str, int] = {}
+        for f in findings:
+            counts[f.status.name] = counts.get(f.status.name, 0) + 1
+        self.finish(scan_id, counts)
+        return scan_id
+
+    def scans(self, scope: str | None = None, limit: int = 50) -> list[ScanRow]:
+        query = (
+            "SELECT id, started, finished, baseline, scope, targets, counts"
+            " FROM scans WHERE complete = 1"
+        )
+        args: tuple[object, ...] = ()
+        if scope is not None:
+            query += " AND scope = ?"
+            args = (scope,)
+        rows = self._db.execute(query + " ORDER BY id DESC LIMIT ?", (*args, limit)).fetchall()
+        return [
+            ScanRow(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), json.loads(r[6] or "{}"))
+            for r in rows
+        ]
+
+    def scan(self, scan_id: int) -> ScanRow:
+        for row in self.scans(limit=1_000_000):
+            if row.id == scan_id:
+                return row
+        raise UsageError(f"no complete scan #{scan_id} in {self.path}")
+
+    def _statuses(self, scan_id: int) -> dict[str, tuple[str, dict[str, object]]]:
+        rows = self._db.execute(
+            "SELECT fingerprint, status, record FROM findings WHERE scan_id = ?", (scan_id,)
+        )
+        return {fp: (status, json.loads(record)) for fp, status, record in rows}
+
+    def diff(self, old_id: int | None = None, new_id: int | None = None) -> Diff:
+        """Default: the last two complete scans of the newest scan's scope."""
+        if new_id is None:
+            latest = self.scans(limit=1)
+            if not latest:
+                raise UsageError(f"no complete scan in {self.path}")
+            new = latest[0]
+        else:
+            new = self.scan(new_id)
+        if old_id is None:
+            earlier = [s for s in self.scans(scope=new.scope, limit=1_000_000) if s.id < new.id]
+            if not earlier:
+                raise UsageError(
+                    f"scan #{new.id} has no earlier scan of the same scope to compare with"
+                )
+            old = earlier[0]
+        else:
+            old = self.scan(old_id)
+        before, after = self._statuses(old.id), self._statuses(new.id)
+        failing = Status.FAIL.name
+        new_failures = [
+            r
+            for fp, (s, r) in after.items()
+            if s == failing and before.get(fp, ("",))[0] != failing
+        ]
+        still = [
+            r
+            for fp, (s, r) in after.items()
+            if s == failing and before.get(fp, ("",))[0] == failing
+        ]
+        resolved, unverified = [], []
+        for fp, (s, r) in before.items():
+            if s != failing or after.get(fp, ("",))[0] == failing:
+                continue
+            now = after.get(fp)
+            if now is not None and now[0] == Status.ERROR.name:
+                unverified.append(now[1])
+            else:
+                resolved.append(now[1] if now else r)
+        return Diff(
+            old, new, _sorted(new_failures), _sorted(resolved), _sorted(still), _sorted(unverified)
+        )
+
+
+def _sorted(records: list[dict[str, object]]) -> list[dict[str, object]]:
+    return sorted(
+        records, key=lambda r: (str(r["target"]), str(r["rule_id"]), str(r["resource_id"]))
+    )
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def severity_of(record: dict[str, object]) -> Severity:
+    return Severity.parse(str(record["severity"]))
