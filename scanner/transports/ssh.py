@@ -178,6 +178,13 @@ class SshTransport(Transport):
                     f"{where} is not in known_hosts: add its key (ssh-keyscan, verified) "
                     "or pass --insecure-accept-new-host-key"
                 ) from None
+            if "banner" in text or text == "No existing session":
+                # paramiko says one or the other, by a race between its two timers, when the
+                # peer never speaks SSH; neither names the cause.
+                raise TargetUnreachable(
+                    f"{where}: no SSH handshake within {opts.connect_timeout:g}s "
+                    "(silent, or not an SSH server)"
+                ) from None
             raise TargetUnreachable(f"SSH handshake with {where} failed: {text[:160]}") from None
         except TimeoutError:
             client.close()
