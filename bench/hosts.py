@@ -19,15 +19,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from the repo
 
-from tests.support.cli import run_souqscan  # noqa: E402 - after the path is set
-from tests.support.sshd import SshServer, keygen, start_sshd  # noqa: E402
+from tests.support.cli import run_souqscan
+from tests.support.sshd import SshServer, keygen, start_sshd
 
 
 def start_servers(root: Path, count: int, client: Path) -> list[SshServer]:
     servers: list[SshServer] = []
     try:
         for index in range(count):
-            servers.append(
+            servers.append(  # noqa: PERF401 - one at a time, so a failure stops those started
                 start_sshd(
                     root / f"h{index:03d}",
                     user=getpass.getuser(),
