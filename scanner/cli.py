@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import getpass
-import json
 import logging
 import sys
-import threading
-import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import click
 from tabulate import tabulate
@@ -19,14 +15,15 @@ from tabulate import tabulate
 from scanner import __version__
 from scanner.baseline import loader
 from scanner.cli_common import finish, scan_options, select_checks
-from scanner.engine import Target, scan
+from scanner.engine import scan
 from scanner.errors import SouqscanError, UsageError
 from scanner.gate import EXIT_CODES_HELP, ExitCode
+from scanner.hosts import AuditLog, HostSettings, local_target, ssh_target, unique
+from scanner.inventory import parse_labels
 from scanner.model import Severity, TargetKind
 from scanner.registry import Registry
-from scanner.transports.base import DEFAULT_TIMEOUT, Transport
-from scanner.transports.local import LocalTransport
-from scanner.transports.ssh import HostSpec, SshOptions, SshTransport
+from scanner.transports.base import DEFAULT_TIMEOUT
+from scanner.transports.ssh import HostSpec, SshOptions
 
 
 @click.group(epilog=EXIT_CODES_HELP)
@@ -39,81 +36,6 @@ def cli(debug: bool) -> None:
         format="%(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("paramiko").setLevel(logging.DEBUG if debug else logging.CRITICAL)
-
-
-class AuditLog:
-    """--audit-log: one JSON line per command sent to a target (never secrets: we send none)."""
-
-    def __init__(self, path: Path) -> None:
-        self._fh = path.open("a", encoding="utf-8")
-        self._lock = threading.Lock()
-
-    def __call__(self, target: str, argv: Sequence[str]) -> None:
-        line = json.dumps({"time": round(time.time(), 3), "target": target, "argv": list(argv)})
-        with self._lock:
-            self._fh.write(line + "\n")
-            self._fh.flush()
-
-    def close(self) -> None:
-        self._fh.close()
-
-
-def _host_targets(
-    hosts: Sequence[str],
-    local: bool,
-    options: SshOptions,
-    sudo: bool,
-    audit: AuditLog | None,
-    notes: list[str],
-) -> list[Target]:
-    targets: list[Target] = []
-    if local:
-        targets.append(
-            Target(
-                "local",
-                TargetKind.HOST,
-                lambda: LocalTransport(sudo=sudo, audit=audit, timeout=options.connect_timeout),
-                _close,
-            )
-        )
-    user = getpass.getuser()
-    seen: set[str] = set()
-    for text in hosts:
-        spec = HostSpec.parse(text, user)
-        if spec.target in seen:
-            continue
-        seen.add(spec.target)
-        targets.append(
-            Target(
-                spec.target,
-                TargetKind.HOST,
-                _ssh_connector(spec, options, sudo, audit, notes),
-                _close,
-            )
-        )
-    return targets
-
-
-def _ssh_connector(
-    spec: HostSpec, options: SshOptions, sudo: bool, audit: AuditLog | None, notes: list[str]
-) -> Any:
-    def connect() -> SshTransport:
-        transport = SshTransport(
-            spec, options, sudo=sudo, audit=audit, timeout=options.connect_timeout
-        )
-        transport.connect()
-        if transport.accepted_host_key:
-            notes.append(
-                f"{spec.target}: host key {transport.accepted_host_key} accepted WITHOUT "
-                "verification (--insecure-accept-new-host-key)"
-            )
-        return transport
-
-    return connect
-
-
-def _close(connection: Transport) -> None:
-    connection.close()
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
@@ -146,6 +68,14 @@ def _close(connection: Transport) -> None:
     help="Seconds allowed for connecting to a host and for each command.",
 )
 @click.option(
+    "--label",
+    "labels",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Declare what no command can observe, e.g. country=SA, data-classification=internal "
+    "(judged by the residency rules). Repeatable.",
+)
+@click.option(
     "--audit-log",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Append every command sent to a target to this file (JSON lines).",
@@ -165,6 +95,7 @@ def host(
     patterns: tuple[str, ...],
     timeout: float,
     audit_log: Path | None,
+    labels: tuple[str, ...],
 ) -> int:
     """Scan Linux hosts: this one (--local) and/or others over SSH."""
     if not hosts and not local:
@@ -184,7 +115,12 @@ def host(
         accept_new_host_key=insecure_accept_new_host_key,
         connect_timeout=timeout,
     )
-    targets = _host_targets(hosts, local, options, sudo, audit, notes)
+    settings = HostSettings(options, sudo=sudo, audit=audit, timeout=timeout, notes=notes)
+    declared = parse_labels(labels)
+    targets = [local_target(settings, declared)] if local else []
+    user = getpass.getuser()
+    specs = unique([HostSpec.parse(text, user) for text in hosts])
+    targets += [ssh_target(spec, settings, declared) for spec in specs]
     try:
         result = scan(targets, chosen, base, concurrency=concurrency)
     finally:

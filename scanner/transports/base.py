@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import abc
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from scanner.errors import (
@@ -92,6 +92,9 @@ class Transport(abc.ABC):
         self.target = target
         self.sudo = sudo
         self.timeout = timeout
+        # What the inventory declares about this host (country, site, data-classification):
+        # facts no command can establish, judged like observed ones.
+        self.labels: Mapping[str, str] = {}
         self._audit = audit
         self._uid: int | None = None
         self._uid_lock = threading.Lock()
