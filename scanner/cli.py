@@ -15,6 +15,7 @@ from tabulate import tabulate
 from scanner import __version__
 from scanner.baseline import loader
 from scanner.cli_common import finish, scan_options, select_checks
+from scanner.cli_estate import COMMANDS as ESTATE_COMMANDS
 from scanner.engine import scan
 from scanner.errors import SouqscanError, UsageError
 from scanner.gate import EXIT_CODES_HELP, ExitCode
@@ -197,6 +198,10 @@ def baselines_validate(files: tuple[Path, ...]) -> int:
         else:
             click.echo(f"{path}: ok ({b.id} {b.version}, {len(b.rules)} rules)")
     return int(worst)
+
+
+for _command in ESTATE_COMMANDS:
+    cli.add_command(_command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -11,7 +11,7 @@ import shlex
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import paramiko
@@ -88,6 +88,7 @@ class SshOptions:
     accept_new_host_key: bool = False
     use_agent: bool = True
     connect_timeout: float = CONNECT_TIMEOUT
+    jump: HostSpec | None = None  # a bastion reached first, with the same key and known_hosts
 
 
 class _AcceptNewKeyPolicy(paramiko.MissingHostKeyPolicy):
@@ -118,6 +119,7 @@ class SshTransport(Transport):
         self.accepted_host_key: str | None = None
         self.connections_opened = 0
         self._client: paramiko.SSHClient | None = None
+        self._jump: SshTransport | None = None
         self._lock = threading.Lock()
 
     def connect(self) -> None:
@@ -142,6 +144,7 @@ class SshTransport(Transport):
         else:
             client.set_missing_host_key_policy(paramiko.RejectPolicy())
         where = f"{self.spec.host}:{self.spec.port}"
+        sock = self._through_jump() if opts.jump else None
         try:
             client.connect(
                 self.spec.host,
@@ -153,6 +156,7 @@ class SshTransport(Transport):
                 timeout=opts.connect_timeout,
                 banner_timeout=opts.connect_timeout,
                 auth_timeout=opts.connect_timeout,
+                sock=sock,
             )
         except paramiko.BadHostKeyException:
             client.close()
@@ -247,8 +251,34 @@ class SshTransport(Transport):
             tuple(argv), channel.recv_exit_status(), out.getvalue(), err.getvalue()
         )
 
+    def _through_jump(self) -> paramiko.Channel:
+        """A tunnel to the target through the bastion (like ssh -J), host keys checked on both."""
+        jump = self.options.jump
+        if jump is None:
+            raise TargetUnreachable("no jump host configured")
+        bastion = SshTransport(jump, replace(self.options, jump=None))
+        bastion.connect()
+        self._jump = bastion
+        ssh = bastion._client.get_transport() if bastion._client else None
+        if ssh is None:
+            raise TargetUnreachable(f"jump host {jump.host} dropped the connection")
+        try:
+            return ssh.open_channel(
+                "direct-tcpip",
+                (self.spec.host, self.spec.port),
+                ("127.0.0.1", 0),
+                timeout=self.options.connect_timeout,
+            )
+        except (paramiko.SSHException, OSError) as exc:
+            raise TargetUnreachable(
+                f"jump host {jump.host} cannot reach {self.spec.host}:{self.spec.port}: {exc}"
+            ) from None
+
     def close(self) -> None:
         with self._lock:
             if self._client is not None:
                 self._client.close()
                 self._client = None
+            if self._jump is not None:
+                self._jump.close()
+                self._jump = None

@@ -1,0 +1,309 @@
+"""The estate commands: ``scan --inventory`` (the nightly run), ``diff``, ``history`` and
+``waivers lint``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import click
+from tabulate import tabulate
+
+from scanner import __version__, inventory, waivers
+from scanner.baseline import loader
+from scanner.baseline.loader import Baseline
+from scanner.cli_common import finish, scan_options
+from scanner.engine import ScanResult, Target, scan
+from scanner.errors import UsageError
+from scanner.gate import EXIT_CODES_HELP, exit_code
+from scanner.history import History
+from scanner.hosts import AuditLog, HostSettings, ssh_target, unique
+from scanner.model import Finding, Severity, Status
+from scanner.registry import Registry
+from scanner.transports.ssh import SshOptions
+
+# Builders for cloud inventory entries, registered by the provider modules:
+# entry -> targets. Hosts are built here.
+TargetBuilder = Callable[[inventory.Entry], list[Target]]
+CLOUD_BUILDERS: dict[str, TargetBuilder] = {}
+
+MAX_WAIVER_DAYS = 180
+
+
+def host_targets(
+    entry: inventory.Entry, timeout: float, audit: AuditLog | None, notes: list[str]
+) -> list[Target]:
+    group = entry.hosts
+    if group is None:
+        return []
+    options = SshOptions(
+        identity=group.identity,
+        known_hosts=group.known_hosts,
+        accept_new_host_key=group.insecure_accept_new_host_key,
+        connect_timeout=timeout,
+        jump=group.jump,
+    )
+    settings = HostSettings(options, sudo=group.sudo, audit=audit, timeout=timeout, notes=notes)
+    return [ssh_target(spec, settings, entry.labels) for spec in unique(list(group.addresses))]
+
+
+class Progress:
+    """A live line on a terminal; plain log lines otherwise (cron mails stay readable)."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, target: Target, findings: list[Finding]) -> None:
+        self.done += 1
+        failing = sum(f.status == Status.FAIL for f in findings)
+        errors = sum(f.status == Status.ERROR for f in findings)
+        line = f"[{self.done}/{self.total}] {target.id}: {failing} FAIL, {errors} ERROR"
+        if self.tty:
+            click.echo(f"\r\033[K{line}", err=True, nl=self.done == self.total)
+        else:
+            stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            click.echo(f"{stamp} souqscan {line}", err=True)
+
+
+def apply_waivers(result: ScanResult, path: Path | None, baseline: Baseline) -> None:
+    if path is None:
+        return
+    loaded = waivers.load(path, known_rules=[r.id for r in baseline.rules])
+    outcome = waivers.apply(result.findings, loaded)
+    result.findings[:] = outcome.findings
+    result.notes.extend(outcome.notes())
+
+
+@click.command("scan", epilog=EXIT_CODES_HELP)
+@click.option(
+    "--inventory",
+    "inventory_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The estate (YAML).",
+)
+@click.option(
+    "--targets",
+    "target_patterns",
+    multiple=True,
+    metavar="PATTERN",
+    help="Only inventory entries whose name matches (glob). Repeatable.",
+)
+@click.option(
+    "--waivers",
+    "waiver_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Waivers file: FAIL -> WAIVED while unexpired (never ERROR).",
+)
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="History database [$SOUQSCAN_DB or the user data directory].",
+)
+@click.option("--no-history", is_flag=True, help="Do not record this scan.")
+@click.option(
+    "--fail-on-new",
+    is_flag=True,
+    help="Exit 1 only for failures that are new since the previous scan of this inventory.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.1, 3600),
+    default=30.0,
+    show_default=True,
+    help="Seconds for connecting and for each command or API call.",
+)
+@click.option(
+    "--audit-log",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Append every command sent to a host to this file (JSON lines).",
+)
+@scan_options
+def scan_cmd(
+    inventory_path: Path,
+    target_patterns: tuple[str, ...],
+    waiver_path: Path | None,
+    db: Path | None,
+    no_history: bool,
+    fail_on_new: bool,
+    timeout: float,
+    audit_log: Path | None,
+    baseline: str,
+    fmt: str,
+    output: Path | None,
+    fail_on: Severity,
+    patterns: tuple[str, ...],
+    concurrency: int,
+) -> int:
+    """Scan every target of an inventory, keep history, and report (the nightly run)."""
+    estate = inventory.load(inventory_path)
+    entries = estate.select(target_patterns)
+    registry = Registry.installed()
+    base = loader.load(baseline, registry)
+    if waiver_path is not None:  # validated before anything is scanned
+        waivers.load(waiver_path, known_rules=[r.id for r in base.rules])
+    chosen = registry.select([p for pat in patterns for p in pat.split(",")])
+    if patterns and not chosen:
+        raise UsageError(f"no check matches {', '.join(patterns)} (see souqscan checks list)")
+    history = None if no_history else History(db)
+    audit = AuditLog(audit_log) if audit_log else None
+    notes: list[str] = []
+    targets: list[Target] = []
+    for entry in entries:
+        if entry.hosts is not None:
+            targets += host_targets(entry, timeout, audit, notes)
+            continue
+        builder = CLOUD_BUILDERS.get(entry.kind)
+        if builder is None:
+            raise UsageError(
+                f"{estate.path}:{entry.line}: {entry.kind} targets are not supported by this build"
+            )
+        targets += builder(entry)
+    scope = f"inventory:{estate.path.resolve()}" + (
+        f" targets:{','.join(target_patterns)}" if target_patterns else ""
+    )
+    try:
+        result = scan(
+            targets, chosen, base, concurrency=concurrency, on_target_done=Progress(len(targets))
+        )
+    finally:
+        if audit:
+            audit.close()
+    result.notes.extend(notes)
+    apply_waivers(result, waiver_path, base)
+    new_only: set[str] | None = None
+    if history is not None:
+        scan_id = history.record(
+            result.findings,
+            baseline=base.id,
+            baseline_version=base.version,
+            tool_version=__version__,
+            scope=scope,
+            targets=result.targets,
+        )
+        result.notes.append(f"recorded as scan #{scan_id} in {history.path}")
+        if fail_on_new:
+            try:
+                new_only = {
+                    str(r["fingerprint"]) for r in history.diff(new_id=scan_id).new_failures
+                }
+            except UsageError:
+                new_only = {f.fingerprint for f in result.findings}  # no previous scan: all is new
+        history.close()
+    elif fail_on_new:
+        raise UsageError("--fail-on-new needs history (drop --no-history)")
+    code = finish(result, fmt, output, fail_on)
+    if new_only is not None:
+        considered = [
+            f
+            if f.fingerprint in new_only or f.status != Status.FAIL
+            else replace(f, status=Status.PASS)
+            for f in result.findings
+        ]
+        code = int(exit_code(considered, fail_on))
+    return code
+
+
+@click.command("diff")
+@click.argument("old", type=int, required=False)
+@click.argument("new", type=int, required=False)
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "-f", "fmt", type=click.Choice(["table", "json"]), default="table")
+def diff_cmd(old: int | None, new: int | None, db: Path | None, fmt: str) -> int:
+    """What changed between two scans [default: the last two of the same inventory]."""
+    import json
+
+    history = History(db)
+    d = history.diff(old, new)
+    sections = {
+        "new": d.new_failures,
+        "resolved": d.resolved,
+        "still_failing": d.still_failing,
+        "unverified": d.unverified,
+    }
+    if fmt == "json":
+        click.echo(
+            json.dumps({"old": d.old.id, "new": d.new.id, **sections}, indent=2, ensure_ascii=False)
+        )
+        return 0
+    click.echo(f"scan #{d.old.id} ({d.old.started}) -> scan #{d.new.id} ({d.new.started})")
+    for name, records in sections.items():
+        click.echo(f"\n{name.replace('_', ' ')}: {len(records)}")
+        rows = [
+            (r["severity"], r["rule_id"], r["target"], r["resource_id"], r["status"])
+            for r in records
+        ]
+        if rows:
+            click.echo(
+                tabulate(
+                    rows,
+                    headers=("SEVERITY", "RULE", "TARGET", "RESOURCE", "NOW"),
+                    tablefmt="plain",
+                )
+            )
+    return 0
+
+
+@click.command("history")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
+def history_cmd(db: Path | None, limit: int) -> int:
+    """Recorded scans, newest first, with counts per status."""
+    history = History(db)
+    rows = [
+        (
+            s.id,
+            s.started,
+            s.baseline,
+            len(s.targets),
+            ", ".join(f"{n} {k}" for k, n in sorted(s.counts.items())),
+            s.scope,
+        )
+        for s in history.scans(limit=limit)
+    ]
+    click.echo(
+        tabulate(
+            rows,
+            headers=("SCAN", "STARTED", "BASELINE", "TARGETS", "COUNTS", "SCOPE"),
+            tablefmt="plain",
+        )
+    )
+    return 0
+
+
+@click.group("waivers")
+def waivers_group() -> None:
+    """Check waiver files."""
+
+
+@waivers_group.command("lint")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--baseline", "-b", default=loader.DEFAULT_BASELINE, show_default=True)
+@click.option(
+    "--max-days",
+    type=click.IntRange(1, 3650),
+    default=MAX_WAIVER_DAYS,
+    show_default=True,
+    help="Refuse waivers that expire further ahead than this.",
+)
+def waivers_lint(file: Path, baseline: str, max_days: int) -> int:
+    """Syntax, unknown rule ids, missing owner/expiry, expiry too far ahead; expired ones listed."""
+    base = loader.load(baseline, Registry.installed())
+    loaded = waivers.load(file, known_rules=[r.id for r in base.rules], max_days=max_days)
+    today = dt.date.today()
+    for w in loaded:
+        if w.expired(today):
+            click.echo(f"{w.source}: expired on {w.expires} (owner {w.owner})")
+    click.echo(
+        f"{file}: ok ({len(loaded)} waivers, {sum(w.expired(today) for w in loaded)} expired)"
+    )
+    return 0
+
+
+COMMANDS: list[Any] = [scan_cmd, diff_cmd, history_cmd, waivers_group]
