@@ -11,6 +11,8 @@ positive both fail.
 
 from __future__ import annotations
 
+import struct
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,7 +122,153 @@ SSH_CASES = [
     ),
 ]
 
-CASES = [*SSH_CASES]
+# --- access: accounts, passwords, last logins, sudoers ------------------------------------
+
+DAY = 86400
+LASTLOG_RECORD = struct.Struct("<i32s256s")  # glibc x86_64 struct lastlog: time, line, host
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    uid: int
+    login_shell: str = "/bin/bash"
+    password_hash: str = "$6$planted$Hk1Qb0m0Zg0aVYf2s8oUeM7m1nq3H4v6yq0wq4kqv0Kk9Ue2bQW0G8nQm3xq0"
+    password_age_days: int = 10
+    last_login_days_ago: int | None = None  # None: never logged in
+
+
+ROOT = Account("root", 0, password_hash="*", password_age_days=400)  # we log in as root: keep it
+DAEMON = Account(
+    "daemon", 1, login_shell="/usr/sbin/nologin", password_hash="*", password_age_days=400
+)
+# sshd will not start without its privilege separation user.
+SSHD_USER = Account("sshd", 102, login_shell="/usr/sbin/nologin", password_hash="*")
+ALICE = Account("alice", 1001, last_login_days_ago=2)
+
+
+def accounts(*people: Account, sudoers: str = "root ALL=(ALL:ALL) ALL\n") -> Plant:
+    """/etc/passwd, /etc/shadow, a lastlog (under a planted /var/log) and /etc/sudoers."""
+
+    def plant(directory: Path) -> Mapping[str, Path]:
+        now = int(time.time())
+        today = now // DAY
+        everyone = (ROOT, DAEMON, SSHD_USER, *people)
+        passwd = directory / "passwd"
+        passwd.write_text(
+            "".join(
+                f"{a.name}:x:{a.uid}:{a.uid}::{'/root' if a.uid == 0 else '/nonexistent'}:"
+                f"{a.login_shell}\n"
+                for a in everyone
+            )
+        )
+        shadow = directory / "shadow"
+        shadow.write_text(
+            "".join(
+                f"{a.name}:{a.password_hash}:{today - a.password_age_days}:0:99999:7:::\n"
+                for a in everyone
+            )
+        )
+        shadow.chmod(0o640)
+        varlog = directory / "varlog"
+        varlog.mkdir()
+        records = bytearray()
+        for a in everyone:
+            if a.last_login_days_ago is None:
+                continue
+            offset = a.uid * LASTLOG_RECORD.size
+            records.extend(b"\0" * max(0, offset + LASTLOG_RECORD.size - len(records)))
+            when = now - a.last_login_days_ago * DAY
+            records[offset : offset + LASTLOG_RECORD.size] = LASTLOG_RECORD.pack(
+                when, b"pts/0", b"192.0.2.10"
+            )
+        (varlog / "lastlog").write_bytes(bytes(records))
+        sudo = directory / "sudoers"
+        sudo.write_text(sudoers)
+        sudo.chmod(0o440)
+        return {
+            "/etc/passwd": passwd,
+            "/etc/shadow": shadow,
+            "/var/log": varlog,
+            "/etc/sudoers": sudo,
+        }
+
+    return plant
+
+
+def access(r04: str = "PASS", **people: tuple[str, str, str]) -> dict[str, str]:
+    """Exact statuses: HOST-ACCESS-01..03 per account (root and daemon fixed), 04 once."""
+    rows = {"root": ("NOT_APPLICABLE", "PASS", "NOT_APPLICABLE")}
+    rows["daemon"] = ("NOT_APPLICABLE", "PASS", "PASS")  # nologin: not an interactive user
+    rows["sshd"] = ("NOT_APPLICABLE", "PASS", "PASS")
+    rows.update(people)
+    table = {"HOST-ACCESS-04": r04}
+    for name, statuses in rows.items():
+        for n, status in enumerate(statuses, start=1):
+            table[f"HOST-ACCESS-0{n}@account:{name}"] = status
+    return table
+
+
+OK = ("PASS", "PASS", "PASS")
+DORMANT = ("FAIL", "PASS", "PASS")
+
+ACCESS_CASES = [
+    Case("access-active-user", "host.access", access(alice=OK), accounts(ALICE), tools=["sudo"]),
+    Case(
+        "access-dormant-user",
+        "host.access",
+        access(alice=OK, bob=DORMANT),
+        accounts(ALICE, Account("bob", 1002, password_age_days=200, last_login_days_ago=100)),
+        tools=["sudo"],
+    ),
+    Case(
+        # Never logged in: inactivity counts from when the password was set.
+        "access-never-logged-in-old-password",
+        "host.access",
+        access(alice=OK, carol=DORMANT),
+        accounts(ALICE, Account("carol", 1003, password_age_days=90)),
+        tools=["sudo"],
+    ),
+    Case(
+        "access-never-logged-in-new-password",
+        "host.access",
+        access(alice=OK, carol=OK),
+        accounts(ALICE, Account("carol", 1003, password_age_days=3)),
+        tools=["sudo"],
+    ),
+    Case(
+        "access-dormant-but-nologin",
+        "host.access",
+        access(alice=OK, svc=("NOT_APPLICABLE", "PASS", "PASS")),
+        accounts(
+            ALICE, Account("svc", 1004, login_shell="/usr/sbin/nologin", password_age_days=300)
+        ),
+        tools=["sudo"],
+    ),
+    Case(
+        "access-empty-password",
+        "host.access",
+        access(alice=OK, dave=("PASS", "FAIL", "PASS")),
+        accounts(ALICE, Account("dave", 1005, password_hash="", last_login_days_ago=1)),
+        tools=["sudo"],
+    ),
+    Case(
+        "access-second-uid-0",
+        "host.access",
+        access(alice=OK, toor=("NOT_APPLICABLE", "PASS", "FAIL")),
+        accounts(ALICE, Account("toor", 0, password_hash="*")),
+        tools=["sudo"],
+    ),
+    Case(
+        "access-sudo-nopasswd-all",
+        "host.access",
+        access("FAIL", alice=OK),
+        accounts(ALICE, sudoers="root ALL=(ALL:ALL) ALL\nalice ALL=(ALL) NOPASSWD: ALL\n"),
+        tools=["sudo"],
+    ),
+]
+
+CASES = [*SSH_CASES, *ACCESS_CASES]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
