@@ -172,14 +172,29 @@ def baselines_list() -> int:
 
 @baselines.command("show")
 @click.argument("baseline")
-def baselines_show(baseline: str) -> int:
+@click.option(
+    "--controls",
+    "by_control",
+    is_flag=True,
+    help="Per control: the rules that automate it, and the controls left uncovered.",
+)
+def baselines_show(baseline: str, by_control: bool) -> int:
     """The rules of a baseline (shipped id or file), with the controls each cites."""
     b = loader.load(baseline, Registry.installed())
     click.echo(f"{b.id} {b.version}: {b.title}")
     if b.extends:
         click.echo(f"extends: {' -> '.join(b.extends)}")
-    rows = [(r.id, str(r.severity), r.check_id, ", ".join(r.controls)) for r in b.rules]
-    click.echo(tabulate(rows, headers=("RULE", "SEVERITY", "CHECK", "CONTROLS"), tablefmt="plain"))
+    if not by_control:
+        rows = [(r.id, str(r.severity), r.check_id, ", ".join(r.controls)) for r in b.rules]
+        click.echo(
+            tabulate(rows, headers=("RULE", "SEVERITY", "CHECK", "CONTROLS"), tablefmt="plain")
+        )
+        return 0
+    for framework, covered, uncovered in loader.coverage(b):
+        click.echo(f"\n{framework}: {len(covered)} automated, {len(uncovered)} not automated")
+        lines: list[tuple[str, str, str]] = [(c, t, ", ".join(rules)) for c, t, rules in covered]
+        lines += [(c, t, "-- not covered: needs process evidence") for c, t in uncovered]
+        click.echo(tabulate(lines, headers=("CONTROL", "TITLE", "RULES"), tablefmt="plain"))
     return 0
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn
@@ -34,6 +34,7 @@ BASELINE_KEYS = {
     "default_classification": False,
     "classification_tag_keys": False,
     "classification_aliases": False,
+    "cite_frameworks": False,
 }
 RULE_KEYS = {
     "id": True,
@@ -59,6 +60,7 @@ class Baseline:
     source: str = ""
     extends: tuple[str, ...] = ()  # the chain of parents, nearest first
     classification: ClassificationPolicy = field(default_factory=ClassificationPolicy)
+    frameworks: tuple[str, ...] = ()  # when set, rules cite only these frameworks' controls
 
     def rules_for(self, check_id: str) -> list[Rule]:
         return [r for r in self.rules if r.check_id == check_id]
@@ -94,7 +96,11 @@ def load(ref: str, registry: Registry) -> Baseline:
 
 @dataclass(frozen=True)
 class ControlCatalogue:
-    controls: Mapping[str, str]
+    controls: Mapping[str, str]  # id -> title
+    frameworks: Mapping[str, str] = field(default_factory=dict)  # id -> framework
+
+    def in_framework(self, framework: str) -> list[str]:
+        return [cid for cid, fw in self.frameworks.items() if fw == framework]
 
     @classmethod
     def shipped(cls) -> ControlCatalogue:
@@ -102,11 +108,13 @@ class ControlCatalogue:
         data = load_located(path)
         if not isinstance(data, dict) or not isinstance(data.get("controls"), dict):
             raise BaselineError(str(path), 1, "expected a mapping with 'controls'")
+        rows = {
+            str(k): v if isinstance(v, dict) else {"title": str(v)}
+            for k, v in data["controls"].items()
+        }
         return cls(
-            {
-                str(k): str(v.get("title", "")) if isinstance(v, dict) else str(v)
-                for k, v in data["controls"].items()
-            }
+            {k: str(v.get("title", "")) for k, v in rows.items()},
+            {k: str(v.get("framework", k.split(":")[0])) for k, v in rows.items()},
         )
 
 
@@ -176,7 +184,13 @@ class _Loader:
             rules[rule.id] = rule  # a child's rule with a parent's id replaces it
         if not rules:
             err.at(doc, None, "baseline has no rules")
+        frameworks = parent.frameworks if parent else ()
+        if "cite_frameworks" in doc:
+            frameworks = self._frameworks(doc, err)
+        if frameworks:
+            rules = self._cite_only(rules, frameworks)
         return Baseline(
+            frameworks=frameworks,
             classification=self._classification(doc, parent, err),
             id=bid,
             title=err.string(doc, "title"),
@@ -187,6 +201,26 @@ class _Loader:
             source=file,
             extends=((parent.id, *parent.extends) if parent else ()),
         )
+
+    def _frameworks(self, doc: LocatedDict, err: _Errors) -> tuple[str, ...]:
+        raw = doc["cite_frameworks"]
+        known = set(self.catalogue.frameworks.values())
+        if not isinstance(raw, LocatedList) or not raw:
+            err.at(doc, "cite_frameworks", "cite_frameworks must be a non-empty list")
+        for i, name in enumerate(raw):
+            if name not in known:
+                err.at(raw, i, f"unknown framework {name!r} (known: {', '.join(sorted(known))})")
+        return tuple(raw)
+
+    def _cite_only(self, rules: dict[str, Rule], frameworks: tuple[str, ...]) -> dict[str, Rule]:
+        """The same rules, citing only the chosen frameworks; a rule with no such mapping is
+        left out (``baselines show --controls`` says which controls stay uncovered)."""
+        out = {}
+        for rid, rule in rules.items():
+            kept = tuple(c for c in rule.controls if self.catalogue.frameworks.get(c) in frameworks)
+            if kept:
+                out[rid] = replace(rule, controls=kept)
+        return out
 
     @staticmethod
     def _classification(
@@ -399,3 +433,29 @@ class _Errors:
         if not isinstance(value, str) or not value.strip():
             self.at(doc, key, f"{key!r} must be a non-empty string")
         return str(value)
+
+
+def coverage(
+    baseline: Baseline,
+) -> list[tuple[str, list[tuple[str, str, list[str]]], list[tuple[str, str]]]]:
+    """Per framework the baseline cites: (control, title, rules) covered, (control, title) not."""
+    catalogue = ControlCatalogue.shipped()
+    rules_of: dict[str, list[str]] = {}
+    for rule in baseline.rules:
+        for cid in rule.controls:
+            rules_of.setdefault(cid, []).append(rule.id)
+    cited = {catalogue.frameworks[c] for c in rules_of}
+    order = list(dict.fromkeys(catalogue.frameworks.values()))  # the catalogue's own order
+    frameworks = baseline.frameworks or tuple(sorted(cited, key=order.index))
+    out = []
+    for framework in frameworks:
+        ids = sorted(catalogue.in_framework(framework), key=_control_order)
+        covered = [(c, catalogue.controls[c], rules_of[c]) for c in ids if c in rules_of]
+        uncovered = [(c, catalogue.controls[c]) for c in ids if c not in rules_of]
+        out.append((framework, covered, uncovered))
+    return out
+
+
+def _control_order(cid: str) -> tuple[object, ...]:
+    tail = cid.split("/", 1)[-1].split(":", 1)[-1].removeprefix("A.")
+    return tuple(int(p) if p.isdigit() else p for p in tail.replace("-", ".").split("."))

@@ -201,3 +201,37 @@ def test_non_utf8_file(tmp_path: Path) -> None:
     path = tmp_path / "b.yaml"
     path.write_bytes(b"id: \xff\xfe\n")
     assert "not UTF-8" in refused(path).message
+
+
+def test_nca_baseline_cites_only_nca_frameworks() -> None:
+    registry = Registry.installed()
+    iso = loader.load("iso27001-2022", registry)
+    nca = loader.load("nca-ecc-2024", registry)
+    assert nca.extends == ("iso27001-2022",)
+    assert nca.rules and {r.id for r in nca.rules} <= {r.id for r in iso.rules}
+    for rule in nca.rules:
+        assert rule.controls
+        assert all(
+            c.split(":")[0] in ("NCA-ECC", "NCA-ECC-1", "NCA-CSCC", "NCA-CCC", "NDMO", "PDPL")
+            for c in rule.controls
+        ), rule
+    # A rule with no NCA mapping is left out, not cited against nothing.
+    dropped = {r.id for r in iso.rules} - {r.id for r in nca.rules}
+    for rule in iso.rules:
+        if rule.id in dropped:
+            assert not any(c.startswith(("NCA", "NDMO", "PDPL")) for c in rule.controls)
+
+
+def test_coverage_lists_automated_and_uncovered_controls() -> None:
+    b = loader.load("iso27001-2022", Registry.installed())
+    report = {fw: (covered, uncovered) for fw, covered, uncovered in loader.coverage(b)}
+    covered, uncovered = report["ISO27001:2022"]
+    assert len(covered) + len(uncovered) == 93  # all of Annex A
+    assert ("ISO27001:2022/A.8.5", "Secure authentication") in [(c, t) for c, t, _ in covered]
+    assert ("ISO27001:2022/A.7.1", "Physical security perimeters") in uncovered
+
+
+def test_unknown_framework_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, HEADER + "cite_frameworks: [NCA-XYZ]\n" + GOOD_RULE)
+    err = refused(path)
+    assert err.line == 4 and "unknown framework 'NCA-XYZ'" in err.message
