@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from scanner.errors import (
     CommandNotFound,
     CommandTimedOut,
+    ObservationError,
     OutputTooLarge,
     PrivilegeRequired,
     UnparsableOutput,
@@ -95,6 +96,8 @@ class Transport(abc.ABC):
         # What the inventory declares about this host (country, site, data-classification):
         # facts no command can establish, judged like observed ones.
         self.labels: Mapping[str, str] = {}
+        self._cache: dict[tuple[tuple[str, ...], bool], CommandResult | ObservationError] = {}
+        self._cache_lock = threading.Lock()
         self._audit = audit
         self._uid: int | None = None
         self._uid_lock = threading.Lock()
@@ -139,7 +142,30 @@ class Transport(abc.ABC):
         Any other non-zero exit status is returned, not raised:
         many tools use it to mean something (``systemctl is-active``), so the
         collector decides.
+
+        Results (failures included) are remembered for the life of the connection: a
+        command that several collectors need runs once per target per scan.
         """
+        key = (tuple(argv), privileged)
+        with self._cache_lock:
+            cached = self._cache.get(key)
+        if cached is not None:
+            if isinstance(cached, ObservationError):
+                raise cached
+            return cached
+        try:
+            result = self._run_uncached(argv, privileged=privileged, timeout=timeout)
+        except ObservationError as exc:
+            with self._cache_lock:
+                self._cache[key] = exc
+            raise
+        with self._cache_lock:
+            self._cache[key] = result
+        return result
+
+    def _run_uncached(
+        self, argv: Sequence[str], *, privileged: bool, timeout: float | None
+    ) -> CommandResult:
         wrapped: tuple[str, ...] = (*ENV_PREFIX, *argv)
         if privileged and not self.is_root:
             if not self.sudo:

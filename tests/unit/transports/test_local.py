@@ -101,3 +101,16 @@ def test_password_in_host_spec_is_not_echoed() -> None:
     with pytest.raises(UsageError) as info:
         HostSpec.parse("ops:hunter2@db1", "me")
     assert "hunter2" not in str(info.value)
+
+
+def test_each_command_runs_once_per_connection() -> None:
+    audit: list[tuple[str, ...]] = []
+    t = LocalTransport(audit=lambda _target, argv: audit.append(tuple(argv)))
+    first = t.run(["date", "+%N"])
+    assert t.run(["date", "+%N"]) is first  # same answer, not a second run
+    with pytest.raises(CommandNotFound):
+        t.run(["no-such-tool-xyz"])
+    with pytest.raises(CommandNotFound):
+        t.run(["no-such-tool-xyz"])
+    assert [a[-1] for a in audit] == ["+%N", "no-such-tool-xyz"]
+    assert LocalTransport().run(["date", "+%N"]).text != first.text  # a new scan asks again
