@@ -1,0 +1,500 @@
+"""host.patching.*: pending updates, index age, kernel and reboot, from captured and
+reconstructed outputs (tests/data/host.packages/<case>/, see each README)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from checks.host import patching
+from scanner.baseline.loader import Baseline, load
+from scanner.collectors.host.common import detect_container, parse_os_release
+from scanner.collectors.host.packages import packages, summarise_advisories
+from scanner.collectors.host.packages_apt import (
+    SIMULATE,
+    AptUpdate,
+    parse_apt_simulation,
+    parse_mtimes,
+)
+from scanner.collectors.host.packages_dnf import (
+    Advisory,
+    package_name,
+    parse_check_update,
+    parse_updateinfo,
+)
+from scanner.collectors.host.packages_kernel import (
+    NEEDS_RESTARTING,
+    REBOOT_FLAG,
+    InstalledKernel,
+    judge_kernels,
+    kernel,
+    parse_dpkg_kernels,
+    parse_rpm_kernels,
+)
+from scanner.collectors.host.packages_versions import compare_debian, compare_rpm_part
+from scanner.errors import (
+    CommandNotFound,
+    ObservationError,
+    PrivilegeRequired,
+    UnparsableOutput,
+)
+from scanner.registry import Registry, checks_in
+from scanner.transports.base import CommandResult
+from tests.replay import ReplayTransport
+from tests.unit.host.command_cases import observe, replay, statuses, unused_commands
+
+DATA = Path(__file__).resolve().parents[2] / "data" / "host.packages"
+CASES = sorted(p.name for p in DATA.iterdir() if p.is_dir())
+CHECKS = list(checks_in(patching))
+NOW = 1795872749  # the captured Debian 12 clock, reused by the reconstructed cases
+FIND_APT = ("find", "/var/lib/apt/lists", "-maxdepth", "1", "-name", "*Release", "-printf", "%T@\n")
+
+
+@pytest.fixture(scope="module")
+def baseline() -> Baseline:
+    return load("iso27001-2022", Registry.installed())
+
+
+def _result(argv: tuple[str, ...], status: int, out: str = "", err: str = "") -> CommandResult:
+    return CommandResult(argv, status, out.encode(), err.encode())
+
+
+def _with(case: str, **changes: CommandResult) -> ReplayTransport:
+    """A case's recorded answers with some replaced, keyed by a short name of the command."""
+    transport = replay(DATA / case)
+    for result in changes.values():
+        transport.answers[result.argv] = result
+    return transport
+
+
+def _text(case: str, name: str) -> str:
+    return (DATA / case / name).read_text()
+
+
+# --- every case, end to end: observations and verdicts exactly as recorded -----------------
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_case_observations_and_statuses(case: str, baseline: Baseline) -> None:
+    expected = json.loads((DATA / case / "expected.json").read_text())
+    transport = replay(DATA / case)
+    assert observe(CHECKS, transport) == expected["observations"]
+    assert unused_commands(transport) == set()
+    assert statuses(CHECKS, baseline, replay(DATA / case)) == expected["statuses"]
+
+
+def test_missing_apt_index_is_error_never_zero_pending(baseline: Baseline) -> None:
+    state = packages.collect(replay(DATA / "debian12-no-apt-lists"))
+    assert state.pending_updates is None
+    assert state.pending_security_updates is None
+    assert state.index_age_days is None
+    got = statuses(CHECKS, baseline, replay(DATA / "debian12-no-apt-lists"))
+    assert got["HOST-PATCH-01"] == {"packages": "ERROR"}
+    assert got["HOST-PATCH-02"] == {"package-index": "ERROR"}
+    # what apt would have said, had we asked it: the false "nothing pending"
+    assert (
+        parse_apt_simulation(
+            _text("debian12-no-apt-lists", "apt-get-s-dist-upgrade.not-consulted.txt")
+        )
+        == []
+    )
+
+
+# --- apt --------------------------------------------------------------------------------
+
+
+def test_apt_simulation_captured_debian12() -> None:
+    updates = parse_apt_simulation(_text("debian12-security-pending", "apt-get-s-dist-upgrade.txt"))
+    assert len(updates) == 137
+    assert sum(u.security for u in updates) == 87
+    by_name = {u.name: u for u in updates}
+    assert by_name["liblzma5"] == AptUpdate(
+        "liblzma5", "5.4.1-1", "5.4.1-1+deb12u2", ("Debian-Security:12/oldstable-security",)
+    )
+    assert by_name["libgcrypt20"].origins == (
+        "Debian:12.15/oldstable",
+        "Debian-Security:12/oldstable-security",
+    )
+    assert by_name["libgcrypt20"].security is True
+    assert by_name["base-files"] == AptUpdate(
+        "base-files", "12.4+deb12u11", "12.4+deb12u15", ("Debian:12.15/oldstable",)
+    )
+    assert by_name["base-files"].security is False
+
+
+def test_apt_new_install_and_ubuntu_security_pocket() -> None:
+    text = (
+        "Inst linux-image-6.8.0-51-generic (6.8.0-51.52 Ubuntu:24.04/noble-updates, "
+        "Ubuntu:24.04/noble-security [amd64])\n"
+        "Inst snapd [2.63+24.04] (2.66.1+24.04 Ubuntu:24.04/noble-updates [amd64]) []\n"
+        "1 upgraded, 1 newly installed, 0 to remove and 0 not upgraded.\n"
+    )
+    assert parse_apt_simulation(text) == [
+        AptUpdate(
+            "linux-image-6.8.0-51-generic",
+            None,
+            "6.8.0-51.52",
+            ("Ubuntu:24.04/noble-updates", "Ubuntu:24.04/noble-security"),
+        ),
+        AptUpdate("snapd", "2.63+24.04", "2.66.1+24.04", ("Ubuntu:24.04/noble-updates",)),
+    ]
+    assert [u.security for u in parse_apt_simulation(text)] == [True, False]
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("Reading package lists...\n", "no 'N upgraded"),
+        (
+            "Inst bash [5.2] (5.3 Debian:12/stable [amd64])\n"
+            "0 upgraded, 0 newly installed, 0 to remove\n",
+            "announced 0",
+        ),
+        ("Inst bash garbage\n1 upgraded, 0 newly installed, 0 to remove\n", "unexpected apt-get"),
+        ("", "no 'N upgraded"),
+    ],
+)
+def test_apt_simulation_refuses_truncated_or_foreign_output(text: str, why: str) -> None:
+    with pytest.raises(UnparsableOutput, match=why):
+        parse_apt_simulation(text)
+
+
+def test_apt_simulation_crlf_tolerated() -> None:
+    text = (
+        "Inst bash [5.2] (5.3 Debian-Security:12/stable-security [amd64])\r\n"
+        "1 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.\r\n"
+    )
+    assert [u.security for u in parse_apt_simulation(text)] == [True]
+
+
+def test_mtimes() -> None:
+    assert parse_mtimes("1795871892.0000000000\n\n1783764997.5\n") == [1795871892.0, 1783764997.5]
+    with pytest.raises(UnparsableOutput):
+        parse_mtimes("find: weird\n")
+
+
+def test_apt_failure_is_an_error_not_zero() -> None:
+    failing = _result(
+        tuple(SIMULATE),
+        100,
+        err="E: The package lists or status file could not be parsed or opened.",
+    )
+    with pytest.raises(ObservationError, match="could not be parsed"):
+        packages.collect(_with("debian12-security-pending", sim=failing))
+
+
+def test_apt_not_installed() -> None:
+    missing = _result(tuple(SIMULATE), 127, err="env: 'apt-get': No such file or directory")
+    with pytest.raises(CommandNotFound):
+        packages.collect(_with("debian12-security-pending", sim=missing))
+
+
+def test_apt_lists_unreadable() -> None:
+    denied = _result(FIND_APT, 1, err="find: '/var/lib/apt/lists': Permission denied")
+    with pytest.raises(PrivilegeRequired):
+        packages.collect(_with("debian12-security-pending", find=denied))
+
+
+def test_garbage_clock() -> None:
+    garbage = _result(("date", "+%s"), 0, "Sat Nov 28 12:00:00 UTC 2026\n")
+    with pytest.raises(UnparsableOutput, match="date"):
+        packages.collect(_with("debian12-security-pending", date=garbage))
+
+
+def test_unknown_distribution_is_an_error() -> None:
+    alpine = _result(
+        ("cat", "--", "/etc/os-release"), 0, 'ID=alpine\nPRETTY_NAME="Alpine Linux v3.20"\n'
+    )
+    with pytest.raises(ObservationError, match=r"Alpine Linux v3\.20"):
+        packages.collect(_with("debian12-security-pending", os=alpine))
+
+
+# --- dnf / yum --------------------------------------------------------------------------
+
+
+def test_updateinfo_verbose_rows() -> None:
+    advisories = parse_updateinfo(
+        _text("rocky9-critical-pending", "dnf-updateinfo-list-security.txt")
+    )
+    assert len(advisories) == 8
+    assert advisories[1] == Advisory(
+        "RLSA-2026:7012",
+        "Critical",
+        "firefox-128.5.0-1.el9_4.x86_64",
+        datetime(2026, 10, 20, 9, 14, 22, tzinfo=UTC),
+    )
+    assert sorted({a.severity for a in advisories}) == ["Critical", "Important", "Moderate"]
+
+
+def test_updateinfo_without_dates_gives_unknown_ages() -> None:
+    text = "RHSA-2024:0001 Critical/Sec.  openssl-1.0.2k-26.el7_9.x86_64\n"
+    advisories = parse_updateinfo(text)
+    assert advisories == [
+        Advisory("RHSA-2024:0001", "Critical", "openssl-1.0.2k-26.el7_9.x86_64", None)
+    ]
+    summary = summarise_advisories(advisories, NOW)
+    assert (summary.critical, summary.important) == (1, 0)
+    assert summary.oldest_critical_days is None  # unknown => ERROR, never a pass
+    assert summary.oldest_important_days == 0.0  # none pending: nothing has waited
+
+
+def test_updateinfo_refuses_unknown_security_row() -> None:
+    with pytest.raises(UnparsableOutput):
+        parse_updateinfo("RLSA-2026:1 Critical/Sec.\n")
+
+
+def test_check_update_rows() -> None:
+    names = parse_check_update(_text("rocky9-critical-pending", "dnf-check-update.txt"))
+    assert len(names) == 10
+    assert names[:3] == ["expat.x86_64", "firefox.x86_64", "kernel-core.x86_64"]
+
+
+def test_check_update_wrapped_name_and_obsoletes() -> None:
+    text = (
+        "\n"
+        "python3-some-very-long-package-name-that-wraps.noarch\n"
+        "                                   1.2-3.el9     appstream\n"
+        "bash.x86_64  5.1.8-9.el9  baseos\n"
+        "Obsoleting Packages\n"
+        "grub2-tools.x86_64  1:2.06-80.el9  baseos\n"
+        "    grub2-tools.x86_64  1:2.06-70.el9  @baseos\n"
+    )
+    assert parse_check_update(text) == [
+        "python3-some-very-long-package-name-that-wraps.noarch",
+        "bash.x86_64",
+    ]
+
+
+def test_check_update_refuses_ragged_rows() -> None:
+    with pytest.raises(UnparsableOutput):
+        parse_check_update("bash.x86_64 5.1.8-9.el9\n")
+    with pytest.raises(UnparsableOutput):
+        parse_check_update("Error: something went wrong badly\n")
+
+
+@pytest.mark.parametrize(
+    ("nevra", "name"),
+    [
+        ("openssl-libs-1:3.0.7-25.el9_3.x86_64", "openssl-libs"),
+        ("kernel-core-5.14.0-427.42.1.el9_4.x86_64", "kernel-core"),
+        ("tzdata-2024b-2.el9.noarch", "tzdata"),
+    ],
+)
+def test_package_name(nevra: str, name: str) -> None:
+    assert package_name(nevra) == name
+
+
+ROCKY_CHECK_UPDATE = ("dnf", "-q", "--cacheonly", "check-update")
+ROCKY_UPDATEINFO = ("dnf", "-v", "--cacheonly", "updateinfo", "list", "--security")
+
+
+def test_dnf_cache_missing_is_unverified() -> None:
+    no_cache = _result(
+        ROCKY_CHECK_UPDATE, 1, err="Error: Cache-only enabled but no cache for 'baseos'"
+    )
+    transport = _with("rocky9-critical-pending", cu=no_cache)
+    state = packages.collect(transport)
+    assert state.pending_updates is None
+    assert state.unknown_reason == "dnf reports no usable cache; cannot tell what is pending"
+    assert state.index_age_days == 1.5
+
+
+def test_dnf_other_failure_raises() -> None:
+    broken = _result(ROCKY_CHECK_UPDATE, 1, err="Error: rpmdb open failed")
+    with pytest.raises(ObservationError, match="rpmdb open failed"):
+        packages.collect(_with("rocky9-critical-pending", cu=broken))
+
+
+def test_dnf_exit_status_must_match_rows() -> None:
+    lying = _result(ROCKY_CHECK_UPDATE, 100, "\n")
+    with pytest.raises(UnparsableOutput, match="listed none"):
+        packages.collect(_with("rocky9-critical-pending", cu=lying))
+
+
+def test_yum_fallback_when_dnf_missing() -> None:
+    transport = _with(
+        "rocky9-critical-pending",
+        dnf=_result(ROCKY_CHECK_UPDATE, 127, err="env: 'dnf': No such file or directory"),
+        cu=_result(("yum", "-q", "--cacheonly", "check-update"), 0, "\n"),
+        ui=_result(("yum", "-v", "--cacheonly", "updateinfo", "list", "--security"), 0, ""),
+    )
+    state = packages.collect(transport)
+    assert (state.package_manager, state.pending_updates, state.pending_security_updates) == (
+        "yum",
+        0,
+        0,
+    )
+    assert state.advisories is not None
+    assert state.advisories.oldest_critical_days == 0.0
+
+
+# --- kernel and reboot ------------------------------------------------------------------
+
+
+def test_dpkg_kernels_skip_meta_removed_and_unknown() -> None:
+    kernels = parse_dpkg_kernels(
+        _text("ubuntu2404-security-pending-reboot", "dpkg-query-linux-image.txt")
+    )
+    assert kernels == [
+        InstalledKernel("6.8.0-45-generic", "6.8.0-45.45"),
+        InstalledKernel("6.8.0-49-generic", "6.8.0-49.49"),
+    ]
+
+
+def test_rpm_kernels_dedupe_and_skip_not_installed() -> None:
+    text = (
+        "package kernel-core is not installed\n"
+        "kernel 3.10.0 1160.119.1.el7 x86_64\n"
+        "kernel 3.10.0 1160.80.1.el7 x86_64\n"
+    )
+    kernels = parse_rpm_kernels(text)
+    assert [k.release for k in kernels] == [
+        "3.10.0-1160.119.1.el7.x86_64",
+        "3.10.0-1160.80.1.el7.x86_64",
+    ]
+    assert judge_kernels("3.10.0-1160.80.1.el7.x86_64", kernels, rpm=True) == (
+        "3.10.0-1160.119.1.el7.x86_64",
+        False,
+    )
+
+
+def test_kernel_not_from_a_package_is_unknown() -> None:
+    installed = [InstalledKernel("6.1.0-18-amd64", "6.1.76-1")]
+    assert judge_kernels("6.9.0-custom", installed, rpm=False) == ("6.1.0-18-amd64", None)
+    assert judge_kernels("6.9.0-custom", [], rpm=False) == (None, None)
+
+
+def test_kernel_tie_across_flavours_is_current() -> None:
+    installed = [
+        InstalledKernel("6.1.0-28-amd64", "6.1.119-1"),
+        InstalledKernel("6.1.0-28-cloud-amd64", "6.1.119-1"),
+        InstalledKernel("6.1.0-18-cloud-amd64", "6.1.76-1"),
+    ]
+    assert judge_kernels("6.1.0-28-cloud-amd64", installed, rpm=False) == (
+        "6.1.0-28-cloud-amd64",
+        True,
+    )
+
+
+def test_debian_current_kernel_without_flag_needs_no_reboot() -> None:
+    transport = _with(
+        "ubuntu2404-security-pending-reboot",
+        uname=_result(("uname", "-r"), 0, "6.8.0-49-generic\n"),
+        flag=_result(
+            ("cat", "--", REBOOT_FLAG), 1, err=f"cat: {REBOOT_FLAG}: No such file or directory"
+        ),
+    )
+    state = kernel.collect(transport)
+    assert (state.latest, state.kernel_current, state.reboot_required) == (
+        "6.8.0-49-generic",
+        True,
+        False,
+    )
+
+
+def test_needs_restarting_missing_falls_back_to_kernel() -> None:
+    transport = _with(
+        "rocky9-critical-pending",
+        nr=_result(
+            tuple(NEEDS_RESTARTING), 127, err="env: 'needs-restarting': No such file or directory"
+        ),
+    )
+    state = kernel.collect(transport)
+    assert (state.reboot_flag, state.kernel_current, state.reboot_required) == (None, False, True)
+
+
+def test_garbage_uname() -> None:
+    transport = _with("rocky9-critical-pending", uname=_result(("uname", "-r"), 0, "\n"))
+    with pytest.raises(UnparsableOutput, match="uname"):
+        kernel.collect(transport)
+
+
+def test_container_marker_files_without_systemd_detect_virt() -> None:
+    transport = ReplayTransport(
+        {
+            ("systemd-detect-virt", "--container"): CommandResult(
+                ("systemd-detect-virt",),
+                127,
+                b"",
+                b"env: 'systemd-detect-virt': No such file or directory",
+            ),
+            ("cat", "--", "/.dockerenv"): "",
+        }
+    )
+    assert detect_container(transport) == "docker"
+
+
+# --- versions and os-release ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "sign"),
+    [
+        ("1.0", "1.0~rc1", 1),
+        ("1:0.9", "2.0", 1),
+        ("6.1.76-1", "6.1.119-1", -1),
+        ("1.0-1", "1.0-1", 0),
+        ("1.0a", "1.0", 1),
+        ("1.0", "1.0+b1", -1),
+        ("1:2.66-4+deb12u2+b2", "1:2.66-4+deb12u3+b1", -1),
+        ("6.8.0-45.45", "6.8.0-49.49", -1),
+        ("1.0~~", "1.0~", -1),
+        ("010", "10", 0),
+    ],
+)
+def test_compare_debian(a: str, b: str, sign: int) -> None:
+    result = compare_debian(a, b)
+    assert (result > 0) - (result < 0) == sign
+    reverse = compare_debian(b, a)
+    assert (reverse > 0) - (reverse < 0) == -sign
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "sign"),
+    [
+        ("1.0", "1.0~rc1", 1),
+        ("1.0^git1", "1.0", 1),
+        ("1.0^git1", "1.0.1", -1),
+        ("427.13.1.el9_4", "427.37.1.el9_4", -1),
+        ("5.14.0", "5.14.0", 0),
+        ("1.a", "1.1", -1),
+        ("2.0", "2.0.1", -1),
+        ("1.01", "1.1", 0),
+        ("1160.119.1.el7", "1160.80.1.el7", 1),
+    ],
+)
+def test_compare_rpm(a: str, b: str, sign: int) -> None:
+    assert compare_rpm_part(a, b) == sign
+    assert compare_rpm_part(b, a) == -sign
+
+
+def test_os_release_quoting() -> None:
+    os = parse_os_release(_text("rocky9-critical-pending", "os-release"))
+    assert (os.id, os.id_like, os.version_id, os.pretty_name) == (
+        "rocky",
+        ("rhel", "centos", "fedora"),
+        "9.4",
+        "Rocky Linux 9.4 (Blue Onyx)",
+    )
+    assert os.is_like("rhel") and not os.is_like("debian")
+    debian = parse_os_release(_text("debian12-security-pending", "os-release"))
+    assert (debian.id, debian.id_like, debian.version_id) == ("debian", (), "12")
+
+
+def test_checks_and_rules_registered(baseline: Baseline) -> None:
+    assert sorted(c.id for c in CHECKS) == [
+        "host.patching.index_age",
+        "host.patching.kernel",
+        "host.patching.pending_updates",
+    ]
+    assert {r.id: r.check_id for r in baseline.rules if r.id.startswith("HOST-PATCH-")} == {
+        "HOST-PATCH-01": "host.patching.pending_updates",
+        "HOST-PATCH-02": "host.patching.index_age",
+        "HOST-PATCH-03": "host.patching.kernel",
+        "HOST-PATCH-04": "host.patching.kernel",
+        "HOST-PATCH-05": "host.patching.pending_updates",
+        "HOST-PATCH-06": "host.patching.pending_updates",
+    }
