@@ -1,0 +1,375 @@
+"""Whether services are installed and running: systemd where it is init, else the process table.
+
+Shared by the ids and logging collectors, which each ask about their own services in one
+query. "systemctl unavailable" is never read as "not running": the process table must answer
+instead, and the method used is recorded. Installed-ness also comes from executables present,
+because some tools ship no unit (AIDE on RHEL, a Snort built into /usr/local).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from scanner.collectors import collector
+from scanner.errors import CommandNotFound, ObservationError, PrivilegeRequired, UnparsableOutput
+from scanner.transports.base import Transport
+
+SYSTEMD = "systemd"
+PROCESS_TABLE = "process-table"
+SHOW_PROPERTIES = "Id,LoadState,ActiveState,SubState,UnitFileState"
+# The state column lets zombies (exited, not yet reaped: state Z) be told from live processes.
+PS_ARGV = ("ps", "-e", "-o", "stat=", "-o", "comm=")
+# Without procps (minimal containers), /proc/PID/stat holds the same; find needs no shell glob.
+PROC_STAT_ARGV = (
+    *("find", "/proc", "-mindepth", "2", "-maxdepth", "2", "-path", "/proc/[0-9]*/stat"),
+    *("-exec", "cat", "--", "{}", "+"),
+)
+COMM_LENGTH = 15  # the kernel truncates process names (TASK_COMM_LEN - 1)
+_CANNOT_ACCESS = re.compile(r"^ls: cannot access '(.+)': (.+)$")
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """How to recognise one service: its units, process names and executables."""
+
+    name: str
+    units: tuple[str, ...] = ()
+    processes: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class UnitState:
+    id: str
+    load_state: str
+    active_state: str
+    sub_state: str
+    unit_file_state: str
+
+    @property
+    def installed(self) -> bool:
+        return self.load_state not in ("not-found", "")
+
+    @property
+    def active(self) -> bool:
+        return self.active_state in ("active", "reloading")
+
+
+@dataclass(frozen=True)
+class PathListing:
+    present: frozenset[str]
+    absent: frozenset[str]
+    unknown: frozenset[str]  # could not be checked (permission denied): neither present nor absent
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    name: str
+    installed: bool | None  # None: nothing showed it and some path could not be checked
+    running: bool
+    evidence: str
+    found_paths: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ServiceStates:
+    method: str  # SYSTEMD or PROCESS_TABLE
+    states: Mapping[str, ServiceState]
+
+    def __getitem__(self, name: str) -> ServiceState:
+        return self.states[name]
+
+
+# --- the services host.ids and host.logging ask about -------------------------------------
+
+# auditd is both an intrusion-detection source and a log collector.
+AUDITD = ServiceSpec(
+    "auditd", ("auditd.service",), ("auditd",), ("/usr/sbin/auditd", "/sbin/auditd")
+)
+IDS_TOOLS = (
+    ServiceSpec(
+        "suricata",
+        ("suricata.service",),
+        ("suricata", "Suricata-Main"),  # Suricata renames its main thread
+        ("/usr/bin/suricata", "/usr/sbin/suricata", "/usr/local/bin/suricata"),
+    ),
+    ServiceSpec(
+        "snort",
+        ("snort.service", "snortd.service", "snort3.service"),
+        ("snort",),
+        ("/usr/sbin/snort", "/usr/bin/snort", "/usr/local/bin/snort"),
+    ),
+    ServiceSpec(
+        "wazuh-agent",
+        ("wazuh-agent.service",),
+        ("wazuh-agentd",),
+        ("/var/ossec/bin/wazuh-agentd",),
+    ),
+    ServiceSpec(
+        "ossec",
+        ("ossec.service", "ossec-hids.service"),
+        ("ossec-agentd", "ossec-analysisd"),
+        ("/var/ossec/bin/ossec-agentd", "/var/ossec/bin/ossec-analysisd"),
+    ),
+    # AIDE is no daemon: "running" means its periodic check is scheduled (see ids._aide_scheduled).
+    ServiceSpec(
+        "aide",
+        ("dailyaidecheck.timer", "aidecheck.timer"),
+        (),
+        ("/usr/bin/aide", "/usr/sbin/aide"),
+    ),
+    AUDITD,
+    ServiceSpec(
+        "fail2ban",
+        ("fail2ban.service",),
+        ("fail2ban-server",),
+        ("/usr/bin/fail2ban-server",),
+    ),
+    ServiceSpec(
+        "falco",
+        ("falco.service", "falco-modern-bpf.service", "falco-kmod.service", "falco-bpf.service"),
+        ("falco",),
+        ("/usr/bin/falco",),
+    ),
+    ServiceSpec(
+        "osquery",
+        ("osqueryd.service",),
+        ("osqueryd",),
+        ("/usr/bin/osqueryd", "/opt/osquery/bin/osqueryd"),
+    ),
+)
+IDS_TOOL_NAMES = tuple(t.name for t in IDS_TOOLS)
+# Helpers for judging AIDE's schedule; not tools themselves.
+CRON = ServiceSpec("cron", ("cron.service", "crond.service"), ("cron", "crond", "anacron"))
+AIDE_CRON = ServiceSpec("aide-cron", paths=("/etc/cron.d/aide", "/etc/cron.daily/aide"))
+
+RSYSLOG = ServiceSpec("rsyslog", ("rsyslog.service",), ("rsyslogd",), ("/usr/sbin/rsyslogd",))
+SYSLOG_NG = ServiceSpec(
+    "syslog-ng", ("syslog-ng.service",), ("syslog-ng",), ("/usr/sbin/syslog-ng",)
+)
+JOURNALD = ServiceSpec(
+    "journald",
+    ("systemd-journald.service",),
+    ("systemd-journald",),
+    ("/lib/systemd/systemd-journald", "/usr/lib/systemd/systemd-journald"),
+)
+# No process name: "systemd-journal-upload" truncates to journald's own "systemd-journal".
+JOURNAL_UPLOAD = ServiceSpec(
+    "journal-upload",
+    ("systemd-journal-upload.service",),
+    (),
+    ("/lib/systemd/systemd-journal-upload", "/usr/lib/systemd/systemd-journal-upload"),
+)
+LOG_COLLECTORS = (RSYSLOG, SYSLOG_NG, JOURNALD, AUDITD)
+JOURNAL_DIR = "/var/log/journal"
+# Not a service: asked about in the same path listing, to save a command.
+JOURNAL_DIR_SPEC = ServiceSpec("journal-dir", paths=(JOURNAL_DIR,))
+
+SERVICES = (
+    *IDS_TOOLS,
+    CRON,
+    AIDE_CRON,
+    *(s for s in LOG_COLLECTORS if s not in IDS_TOOLS),
+    JOURNAL_UPLOAD,
+    JOURNAL_DIR_SPEC,
+)
+
+
+def parse_systemctl_show(text: str, units: Sequence[str]) -> dict[str, UnitState]:
+    """``systemctl show`` prints one blank-line-separated block per unit, in argument order.
+
+    Blocks are matched by position, since an alias is shown under its canonical Id.
+    """
+    blocks: list[dict[str, str]] = []
+    current: dict[str, str] = {}
+    for raw in text.replace("\r\n", "\n").split("\n"):
+        line = raw.strip()
+        if not line:
+            if current:
+                blocks.append(current)
+                current = {}
+            continue
+        key, sep, value = line.partition("=")
+        if sep:
+            current[key] = value
+    if current:
+        blocks.append(current)
+    if len(blocks) != len(units) or any("LoadState" not in b for b in blocks):
+        raise UnparsableOutput(
+            f"`systemctl show` gave {len(blocks)} unit blocks for {len(units)} units"
+        )
+    return {
+        unit: UnitState(
+            id=b.get("Id", unit),
+            load_state=b["LoadState"],
+            active_state=b.get("ActiveState", ""),
+            sub_state=b.get("SubState", ""),
+            unit_file_state=b.get("UnitFileState", ""),
+        )
+        for unit, b in zip(units, blocks, strict=True)
+    }
+
+
+def _live(pairs: Iterable[tuple[str, str]], what: str) -> frozenset[str]:
+    names = frozenset(name for state, name in pairs if name and not state.startswith("Z"))
+    if not names:
+        raise UnparsableOutput(f"{what} shows no live process, which no running host does")
+    return names
+
+
+def parse_ps(text: str) -> frozenset[str]:
+    """Names of live processes from ``ps -e -o stat= -o comm=`` ("Ss   rsyslogd")."""
+    pairs = []
+    for line in text.splitlines():
+        words = line.strip().split(None, 1)
+        if len(words) == 2:
+            pairs.append((words[0], words[1].strip()))
+    return _live(pairs, "`ps`")
+
+
+def parse_proc_stat(text: str) -> frozenset[str]:
+    """Names of live processes from /proc/PID/stat lines ("812 (rsyslogd) S 1 ...").
+
+    The name may itself contain ") ", so the state follows the last ")".
+    """
+    pairs = []
+    for line in text.splitlines():
+        start, end = line.find("("), line.rfind(")")
+        if 0 < start < end:
+            state = line[end + 1 :].split(None, 1)[:1]
+            pairs.append((state[0] if state else "", line[start + 1 : end]))
+    return _live(pairs, "/proc")
+
+
+def parse_ls_paths(stdout: str, stderr: str) -> PathListing:
+    """``ls -d -- P...``: existing paths on stdout, one "cannot access" line per other one."""
+    present = frozenset(line.strip() for line in stdout.splitlines() if line.strip())
+    absent: set[str] = set()
+    unknown: set[str] = set()
+    for line in stderr.splitlines():
+        match = _CANNOT_ACCESS.match(line.strip())
+        if match is None:
+            continue
+        gone = "No such file" in match.group(2) or "Not a directory" in match.group(2)
+        (absent if gone else unknown).add(match.group(1))
+    return PathListing(present, frozenset(absent), frozenset(unknown))
+
+
+def list_paths(transport: Transport, paths: Sequence[str]) -> PathListing:
+    """Which of ``paths`` exist, in one command. Exit 2 with partial output is normal for ls."""
+    if not paths:
+        return PathListing(frozenset(), frozenset(), frozenset())
+    result = transport.run(["ls", "-d", "--", *paths])
+    listing = parse_ls_paths(result.text, result.error_text)
+    # Every path must be accounted for: an answer about other paths, or none, is no answer.
+    if listing.present | listing.absent | listing.unknown != set(paths):
+        raise UnparsableOutput(
+            f"`ls -d` did not account for every path: {result.first_error_line()}"
+        )
+    return listing
+
+
+def list_directory(
+    transport: Transport, directory: str, *, privileged: bool = False
+) -> list[str] | None:
+    """Names in ``directory`` (sorted), or None when it does not exist."""
+    result = transport.run(["ls", "-1A", "--", directory], privileged=privileged)
+    if result.ok:
+        return sorted(n for n in result.text.splitlines() if n.strip())
+    if "No such file" in result.error_text or "Not a directory" in result.error_text:
+        return None
+    if "Permission denied" in result.error_text:
+        raise PrivilegeRequired(
+            f"cannot list {directory}: permission denied (needs root or --sudo)"
+        )
+    raise UnparsableOutput(f"cannot list {directory}: {result.first_error_line()}")
+
+
+def _systemd_units(transport: Transport, units: Sequence[str]) -> dict[str, UnitState] | str:
+    """Unit states, or why systemd could not answer (not init, no systemctl, timed out)."""
+    try:
+        result = transport.run(["systemctl", "show", f"--property={SHOW_PROPERTIES}", *units])
+    except ObservationError as exc:
+        return exc.reason
+    if not result.ok:
+        return f"systemctl: {result.first_error_line()}"
+    return parse_systemctl_show(result.text, units)
+
+
+def _process_names(transport: Transport) -> frozenset[str]:
+    reasons = []
+    for argv, parse in ((PS_ARGV, parse_ps), (PROC_STAT_ARGV, parse_proc_stat)):
+        try:
+            result = transport.run(list(argv))
+        except CommandNotFound as exc:
+            reasons.append(exc.reason)
+            continue
+        # find exits 1 when a process vanished mid-walk; what it printed is still true.
+        if result.ok or (argv is PROC_STAT_ARGV and result.text.strip()):
+            return parse(result.text)
+        reasons.append(f"`{argv[0]}`: {result.first_error_line()}")
+    raise ObservationError("no process table either: " + "; ".join(reasons))
+
+
+def _comm(name: str) -> str:
+    return name[:COMM_LENGTH]
+
+
+def combine(
+    specs: Iterable[ServiceSpec],
+    listing: PathListing,
+    *,
+    units: Mapping[str, UnitState] | None = None,
+    processes: frozenset[str] | None = None,
+) -> ServiceStates:
+    """Pure: each service's state from unit states (systemd) or process names (fallback)."""
+    states: dict[str, ServiceState] = {}
+    for spec in specs:
+        found = tuple(p for p in spec.paths if p in listing.present)
+        unchecked = [p for p in spec.paths if p in listing.unknown]
+        evidence: list[str] = []
+        if units is not None:
+            mine = [units[u] for u in spec.units]
+            loaded = [u for u in mine if u.installed]
+            active = [u for u in loaded if u.active]
+            running = bool(active)
+            installed_by_unit = bool(loaded)
+            evidence += [f"{u.id} {u.active_state}/{u.sub_state}" for u in loaded]
+        else:
+            seen = [p for p in spec.processes if _comm(p) in (processes or ())]
+            running = bool(seen)
+            installed_by_unit = False
+            evidence += [f"process {p}" for p in seen]
+        evidence += found
+        installed: bool | None = running or installed_by_unit or bool(found)
+        if not installed and unchecked:
+            installed = None
+            evidence.append("cannot check " + ", ".join(unchecked))
+        states[spec.name] = ServiceState(
+            spec.name, installed, running, "; ".join(evidence) or "not found", found
+        )
+    method = SYSTEMD if units is not None else PROCESS_TABLE
+    return ServiceStates(method, states)
+
+
+def query_services(transport: Transport, specs: Sequence[ServiceSpec]) -> ServiceStates:
+    """One unit query (or one process-table read) plus one ``ls -d`` for all ``specs``."""
+    units = [u for spec in specs for u in spec.units]
+    listing = list_paths(transport, [p for spec in specs for p in spec.paths])
+    answer = _systemd_units(transport, units) if units else "no units asked about"
+    if isinstance(answer, dict):
+        return combine(specs, listing, units=answer)
+    try:
+        names = _process_names(transport)
+    except ObservationError as exc:
+        raise ObservationError(f"{answer}; {exc.reason}") from None
+    return combine(specs, listing, processes=names)
+
+
+@collector("host.services", "installed and running state of the services other collectors judge")
+def services(transport: Transport) -> ServiceStates:
+    """Every service of interest in one unit query and one path listing. host.ids and
+    host.logging both read it; the transport remembers the commands, so they run once."""
+    return query_services(transport, SERVICES)
