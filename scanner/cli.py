@@ -14,6 +14,7 @@ from tabulate import tabulate
 
 from scanner import __version__
 from scanner.baseline import loader
+from scanner.cli_aws import aws
 from scanner.cli_common import finish, scan_options, select_checks
 from scanner.cli_estate import COMMANDS as ESTATE_COMMANDS
 from scanner.engine import scan
@@ -217,6 +218,8 @@ def baselines_validate(files: tuple[Path, ...]) -> int:
 
 for _command in ESTATE_COMMANDS:
     cli.add_command(_command)
+
+cli.add_command(aws)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

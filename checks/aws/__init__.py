@@ -1,0 +1,1 @@
+"""AWS checks: facts from scanner/collectors/aws turned into observations; no verdicts."""

@@ -1,0 +1,1 @@
+"""Cloud sessions: credentials, clients, paging and the one place SDK errors are translated."""

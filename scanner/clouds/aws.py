@@ -1,0 +1,500 @@
+"""AWS sessions: credentials, clients, paging, region discovery, and the one place where
+botocore errors become ObservationErrors.
+
+Collectors never import botocore exceptions: they call ``account.call`` / ``account.pages``
+and get plain response dicts, or an ObservationError whose reason names the IAM action that
+was refused, throttled or unreachable, and the region. Nothing here changes state.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import boto3
+import botocore.exceptions as bex
+from botocore.config import Config
+
+from scanner.errors import (
+    AccessDenied,
+    AuthenticationFailed,
+    CommandTimedOut,
+    ObservationError,
+    TargetUnreachable,
+    Throttled,
+    UnparsableOutput,
+    UsageError,
+)
+from scanner.regions import GCC, known
+
+T = TypeVar("T")
+
+DEFAULT_MAX_ATTEMPTS = 5
+DEFAULT_TIMEOUT = 20.0
+GLOBAL_REGION = "us-east-1"  # where global services (IAM, S3 ListBuckets, STS) are signed
+REGION_CODE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+
+# Error codes, per AWS service documentation and testing.md §1 (moto and real EC2 differ).
+DENIED_CODES = frozenset(
+    {"UnauthorizedOperation", "AuthorizationError", "Forbidden", "UnauthorizedAccess"}
+)
+THROTTLED_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "SlowDown",
+    }
+)
+AUTH_CODES = frozenset(
+    {
+        "AuthFailure",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "SignatureDoesNotMatch",
+        "InvalidAccessKeyId",
+        "InvalidToken",
+    }
+)
+NOT_ENABLED_CODES = frozenset({"OptInRequired"})
+
+# Operations whose IAM action is not ``<signing name>:<operation>`` (Service Authorization
+# Reference): the least-privilege policy and every "denied" message use the IAM name.
+IAM_ACTION_OVERRIDES = {
+    ("s3", "ListBuckets"): "s3:ListAllMyBuckets",
+    ("s3", "HeadBucket"): "s3:ListBucket",
+    ("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration",
+    ("s3", "GetBucketReplication"): "s3:GetReplicationConfiguration",
+    ("s3", "GetPublicAccessBlock"): "s3:GetBucketPublicAccessBlock",
+    ("s3", "GetBucketLifecycleConfiguration"): "s3:GetLifecycleConfiguration",
+}
+READ_ONLY_ACTION = re.compile(r"^[a-z0-9-]+:(Describe|Get|List|BatchGet)[A-Za-z0-9]*$")
+
+
+class RegionNotEnabled(ObservationError):
+    """The region is not enabled for the account: its checks are NOT_APPLICABLE, not ERROR.
+
+    Collectors that fan out per region turn it into a skipped region; anywhere else it is
+    an ObservationError like any other, so it can never read as a pass.
+    """
+
+    kind = "region-not-enabled"
+
+
+def iam_action(signing_name: str, operation: str) -> str:
+    return IAM_ACTION_OVERRIDES.get((signing_name, operation), f"{signing_name}:{operation}")
+
+
+def _one_line(text: object, limit: int = 240) -> str:
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def translate(exc: Exception, action: str, region: str | None) -> ObservationError:
+    """The only place botocore exceptions become souqscan's error taxonomy."""
+    where = f" in {region}" if region else ""
+    if isinstance(exc, bex.ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", "") or "")
+        message = _one_line(error.get("Message", "") or "")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        detail = f"{code or status}: {message}" if message else f"{code or status}"
+        if code.startswith("AccessDenied") or code in DENIED_CODES:
+            return AccessDenied(f"{action} denied{where} ({detail}); grant {action}")
+        if code in THROTTLED_CODES:
+            return Throttled(f"{action} throttled{where} past the retry limit ({detail})")
+        if code in NOT_ENABLED_CODES:
+            return RegionNotEnabled(f"region{where or ' ?'} not enabled for this account")
+        if code in AUTH_CODES:
+            return AuthenticationFailed(f"{action}{where}: credentials refused ({detail})")
+        return ObservationError(f"{action} failed{where} ({_one_line(detail, 160)})")
+    if isinstance(exc, bex.NoCredentialsError | bex.PartialCredentialsError):
+        return AuthenticationFailed(
+            "no AWS credentials found (profile, environment, SSO or instance role)"
+        )
+    if isinstance(exc, bex.ReadTimeoutError):
+        return CommandTimedOut(f"{action}{where} timed out waiting for a response")
+    if isinstance(exc, bex.EndpointConnectionError | bex.ConnectTimeoutError):
+        return TargetUnreachable(f"{action}{where}: endpoint unreachable ({_one_line(exc)})")
+    if isinstance(exc, bex.ResponseParserError):
+        return UnparsableOutput(f"{action}{where}: unparsable response ({_one_line(exc, 120)})")
+    if isinstance(exc, bex.TokenRetrievalError | bex.SSOError):
+        return AuthenticationFailed(f"AWS credentials could not be obtained ({_one_line(exc)})")
+    return ObservationError(f"{action}{where} failed ({type(exc).__name__}: {_one_line(exc)})")
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    time: float
+    action: str
+    region: str | None
+
+
+class ApiLog:
+    """Every API request made (for --audit-log, the permissions meta-test and the benchmark)."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self._lock = threading.Lock()
+        self.calls: list[ApiCall] = []
+        self.requests = 0
+        self._fh = path.open("a", encoding="utf-8") if path else None
+
+    def call(self, action: str, region: str | None) -> None:
+        entry = ApiCall(round(time.time(), 3), action, region)
+        with self._lock:
+            self.calls.append(entry)
+            if self._fh is not None:
+                self._fh.write(json.dumps(entry.__dict__) + "\n")
+                self._fh.flush()
+
+    def request(self) -> None:
+        with self._lock:
+            self.requests += 1
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+
+
+@dataclass(frozen=True)
+class SessionOptions:
+    profile: str | None = None
+    endpoint_url: str | None = None
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    timeout: float = DEFAULT_TIMEOUT
+    workers: int = 8
+
+
+class AwsSession:
+    """One boto3 session; clients built once per (service, region) and shared by threads.
+
+    boto3 sessions are not thread-safe but clients are, so creation is serialised here.
+    """
+
+    def __init__(self, options: SessionOptions, log: ApiLog | None = None) -> None:
+        self.options = options
+        self.log = log or ApiLog()
+        try:
+            self._session = boto3.Session(profile_name=options.profile)
+        except bex.ProfileNotFound as exc:
+            raise UsageError(f"AWS profile not found: {options.profile}") from exc
+        self.home_region = self._session.region_name or GLOBAL_REGION
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+        endpoint = options.endpoint_url
+        self._config = Config(
+            retries={"total_max_attempts": max(1, options.max_attempts), "mode": "adaptive"},
+            connect_timeout=options.timeout,
+            read_timeout=options.timeout,
+            max_pool_connections=max(10, options.workers * 2),
+            user_agent_extra="souqscan",
+            # A custom endpoint is one host: no account-id host prefix (it would send DNS
+            # queries for "<account>.127.0.0.1"), and path-style S3 for the same reason.
+            inject_host_prefix=endpoint is None,
+            s3={"addressing_style": "path"} if endpoint else None,
+        )
+
+    def client(self, service: str, region: str) -> Any:
+        key = (service, region)
+        with self._lock:
+            found = self._clients.get(key)
+            if found is None:
+                found = self._session.client(
+                    service,
+                    region_name=region,
+                    endpoint_url=self.options.endpoint_url,
+                    config=self._config,
+                )
+                found.meta.events.register("before-call", self._on_call)
+                found.meta.events.register("before-send", self._on_send)
+                self._clients[key] = found
+        return found
+
+    def _on_call(self, model: Any, context: Mapping[str, Any], **_: Any) -> None:
+        self.log.call(
+            iam_action(model.service_model.signing_name, model.name),
+            context.get("client_region"),
+        )
+
+    def _on_send(self, **_: Any) -> None:
+        self.log.request()
+
+    def action(self, service: str, region: str, operation: str) -> str:
+        model = self.client(service, region).meta.service_model
+        return iam_action(model.signing_name, model.operation_model(operation).name)
+
+
+def _op_name(client: Any, method: str) -> str:
+    return str(client.meta.method_to_api_mapping.get(method, method))
+
+
+@dataclass(frozen=True)
+class RegionInfo:
+    """One region as the account sees it. ``opt_in_status`` is DescribeRegions' value, or
+    ``unlisted`` for a region it did not return (probed anyway: a Gulf region, or named
+    with --regions)."""
+
+    name: str
+    opt_in_status: str
+    selected: bool
+
+    @property
+    def enabled(self) -> bool:
+        return self.opt_in_status != "not-opted-in"
+
+    @property
+    def scanned(self) -> bool:
+        return self.selected and self.enabled
+
+    @property
+    def not_enabled_reason(self) -> str:
+        return f"not enabled for this account (opt-in status: {self.opt_in_status})"
+
+
+def gulf_regions() -> tuple[str, ...]:
+    """AWS regions in GCC countries, from the shared region table: never left out by default."""
+    return tuple(sorted(loc.code for loc in known("aws") if loc.country in GCC))
+
+
+def parse_regions(text: str) -> tuple[str, ...] | None:
+    """``all`` -> None; else the comma-separated region codes, validated."""
+    words = tuple(dict.fromkeys(w.strip().lower() for w in text.split(",") if w.strip()))
+    if not words or words == ("all",):
+        return None
+    bad = [w for w in words if not REGION_CODE.match(w)]
+    if bad:
+        raise UsageError(f"not an AWS region code: {', '.join(bad)} (e.g. me-west-1, or all)")
+    return words
+
+
+def plan_regions(
+    listed: Mapping[str, str], requested: Sequence[str] | None
+) -> tuple[RegionInfo, ...]:
+    """Every region to report: those DescribeRegions listed, the Gulf regions and the
+    requested ones. ``requested`` None selects them all."""
+    names = set(listed) | set(gulf_regions()) | set(requested or ())
+    chosen = set(requested) if requested is not None else names
+    return tuple(
+        RegionInfo(name, listed.get(name, "unlisted"), name in chosen) for name in sorted(names)
+    )
+
+
+class AwsAccount:
+    """The connection AWS collectors read through: a session bound to one account."""
+
+    def __init__(
+        self,
+        session: AwsSession,
+        account_id: str,
+        partition: str,
+        regions: Sequence[RegionInfo],
+        notes: Sequence[str] = (),
+    ) -> None:
+        self.session = session
+        self.account_id = account_id
+        self.partition = partition
+        self.regions = tuple(regions)
+        self.notes = tuple(notes)
+        self._memo: dict[str, Any] = {}
+        self._memo_errors: dict[str, ObservationError] = {}
+        self._memo_locks: dict[str, threading.Lock] = {}
+        self._memo_lock = threading.Lock()
+
+    @property
+    def workers(self) -> int:
+        return self.session.options.workers
+
+    @property
+    def scanned_regions(self) -> tuple[str, ...]:
+        return tuple(r.name for r in self.regions if r.scanned)
+
+    @property
+    def global_region(self) -> str:
+        return GLOBAL_REGION if self.partition == "aws" else self.session.home_region
+
+    def arn(self, service: str, region: str, resource: str) -> str:
+        return f"arn:{self.partition}:{service}:{region}:{self.account_id}:{resource}"
+
+    # -- calls -----------------------------------------------------------------------------
+
+    def call(
+        self,
+        service: str,
+        region: str,
+        method: str,
+        *,
+        absent: Iterable[str] = (),
+        **params: Any,
+    ) -> dict[str, Any] | None:
+        """One API call. An error whose code is in ``absent`` means "not configured": None."""
+        client = self.session.client(service, region)
+        try:
+            response: dict[str, Any] = getattr(client, method)(**params)
+        except (bex.ClientError, bex.BotoCoreError) as exc:
+            if isinstance(exc, bex.ClientError) and _code(exc) in set(absent):
+                return None
+            raise translate(exc, self._action(client, method), region) from exc
+        return response
+
+    def pages(
+        self, service: str, region: str, method: str, **params: Any
+    ) -> Iterator[dict[str, Any]]:
+        """Every page of a listing (botocore's paginator), errors translated mid-way too."""
+        client = self.session.client(service, region)
+        action = self._action(client, method)
+        if not client.can_paginate(method):
+            raise TypeError(f"{action} has no paginator: use call()")
+        try:
+            yield from client.get_paginator(method).paginate(**params)
+        except (bex.ClientError, bex.BotoCoreError) as exc:
+            raise translate(exc, action, region) from exc
+
+    def items(
+        self, service: str, region: str, method: str, key: str, **params: Any
+    ) -> list[dict[str, Any]]:
+        return [
+            item
+            for page in self.pages(service, region, method, **params)
+            for item in page.get(key, [])
+        ]
+
+    def bucket_region(self, bucket: str) -> str:
+        """Where a bucket lives: HeadBucket's ``x-amz-bucket-region`` header (sent even with a
+        301 or 403 reply), else GetBucketLocation, whose null means us-east-1 and ``EU``
+        eu-west-1. The LocationConstraint enum lacks me-west-1: never validate against it."""
+        region = self.global_region
+        client = self.session.client("s3", region)
+        try:
+            headers = client.head_bucket(Bucket=bucket)["ResponseMetadata"]["HTTPHeaders"]
+        except bex.ClientError as exc:
+            headers = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+        except bex.BotoCoreError as exc:
+            raise translate(exc, "s3:ListBucket", region) from exc
+        found = headers.get("x-amz-bucket-region")
+        if isinstance(found, str) and found:
+            return found
+        answer = self.call("s3", region, "get_bucket_location", Bucket=bucket) or {}
+        return location_constraint_region(answer.get("LocationConstraint"))
+
+    def _action(self, client: Any, method: str) -> str:
+        return iam_action(client.meta.service_model.signing_name, _op_name(client, method))
+
+    # -- shared results --------------------------------------------------------------------
+
+    def once(self, key: str, compute: Callable[[], T]) -> T:
+        """Compute a listing once per scan, even when several collectors need it."""
+        with self._memo_lock:
+            lock = self._memo_locks.setdefault(key, threading.Lock())
+        with lock:
+            if key in self._memo_errors:
+                raise self._memo_errors[key]
+            if key not in self._memo:
+                try:
+                    self._memo[key] = compute()
+                except ObservationError as exc:
+                    self._memo_errors[key] = exc
+                    raise
+            value: T = self._memo[key]
+            return value
+
+    def fan_out(self, items: Sequence[Any], fn: Callable[[Any], T]) -> list[T]:
+        """``fn`` over items in a bounded pool, results in input order; errors propagate."""
+        if len(items) <= 1 or self.workers <= 1:
+            return [fn(item) for item in items]
+        with ThreadPoolExecutor(
+            max_workers=min(self.workers, len(items)), thread_name_prefix="souqscan-aws"
+        ) as pool:
+            return list(pool.map(fn, items))
+
+
+def location_constraint_region(value: object) -> str:
+    """GetBucketLocation semantics (botocore s3 service-2.json)."""
+    if value is None or value == "":
+        return "us-east-1"
+    if value == "EU":
+        return "eu-west-1"
+    return str(value)
+
+
+def _code(exc: bex.ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", "") or "")
+
+
+@dataclass(frozen=True)
+class Identity:
+    account_id: str
+    partition: str
+    arn: str
+
+
+def identify(session: AwsSession) -> Identity:
+    """STS GetCallerIdentity: which account these credentials reach (no permission needed)."""
+    region = session.home_region
+    client = session.client("sts", region)
+    try:
+        found = client.get_caller_identity()
+    except (bex.ClientError, bex.BotoCoreError) as exc:
+        raise translate(exc, "sts:GetCallerIdentity", region) from exc
+    arn = str(found.get("Arn", ""))
+    partition = arn.split(":")[1] if arn.count(":") >= 5 else "aws"
+    return Identity(str(found["Account"]), partition, arn)
+
+
+def discover_regions(
+    session: AwsSession, requested: Sequence[str] | None
+) -> tuple[tuple[RegionInfo, ...], list[str]]:
+    """EC2 DescribeRegions(AllRegions=True), not the SDK's static list (which lags: it lacks
+    me-west-1 even in botocore 1.44). With explicit regions a refused listing is a note, not
+    the end of the scan; with ``all`` we cannot know what to scan, so it is an error."""
+    region = session.home_region
+    client = session.client("ec2", region)
+    notes: list[str] = []
+    try:
+        found = client.describe_regions(AllRegions=True)
+    except (bex.ClientError, bex.BotoCoreError) as exc:
+        error = translate(exc, "ec2:DescribeRegions", region)
+        if requested is None:
+            raise error from exc
+        notes.append(f"opt-in status unknown, scanning the named regions anyway: {error}")
+        found = {"Regions": []}
+    listed = {
+        str(r["RegionName"]): str(r.get("OptInStatus", "opt-in-not-required"))
+        for r in found.get("Regions", [])
+    }
+    return plan_regions(listed, requested), notes
+
+
+def connect(session: AwsSession, identity: Identity, requested: Sequence[str] | None) -> AwsAccount:
+    regions, notes = discover_regions(session, requested)
+    return AwsAccount(session, identity.account_id, identity.partition, regions, notes)
+
+
+@dataclass(frozen=True)
+class Policy:
+    actions: tuple[str, ...] = field(default_factory=tuple)
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "SouqscanReadOnly",
+                    "Effect": "Allow",
+                    "Action": list(self.actions),
+                    "Resource": "*",
+                }
+            ],
+        }
