@@ -7,7 +7,7 @@ index (container images delete it) makes the counts unknown, never zero.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from scanner.collectors import collector
 from scanner.collectors.host.common import read_os_release
@@ -39,7 +39,6 @@ class PackageState:
     index_age_days: float | None
     advisories: AdvisorySummary | None = None  # dnf/yum only: apt publishes no severity
     unknown_reason: str | None = None  # why the counts are None
-    notes: tuple[str, ...] = field(default=())
 
     @property
     def pending_security_updates(self) -> int | None:
@@ -102,8 +101,7 @@ def _apt(transport: Transport, distribution: str) -> PackageState:
         distribution,
         len(updates),
         tuple(sorted(u.name for u in updates if u.security)),
-        age_days(now, newest),
-        notes=("apt indexes publish no severity or issue date",),
+        age_days(now, newest),  # apt indexes publish no severity nor issue date: no advisories
     )
 
 
