@@ -97,6 +97,9 @@ class Observation:
     # The resource's tags, for classifiable resources; the engine derives the
     # classification from them with the baseline's policy (checks never read baselines).
     tags: Mapping[str, str] | None = None
+    # Why an attribute is None, when the check knows (e.g. "sudo refused auditctl"): the
+    # ERROR message then says so.
+    why_unknown: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, resource: str, **values: object) -> Observation:

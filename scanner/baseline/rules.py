@@ -132,7 +132,7 @@ class Rule:
         for cond in self.when:
             value = obs.values.get(cond.attribute)
             if value is None:
-                return Status.ERROR, f"could not determine {cond.attribute}"
+                return Status.ERROR, _unknown(obs, cond.attribute)
             try:
                 if not cond.holds(value):
                     return Status.NOT_APPLICABLE, f"{cond.attribute} is {_show(value)}"
@@ -143,7 +143,7 @@ class Rule:
         for cond in self.expect:
             value = obs.values.get(cond.attribute)
             if value is None:
-                unknown.append(f"could not determine {cond.attribute}")
+                unknown.append(_unknown(obs, cond.attribute))
                 continue
             try:
                 if not cond.holds(value):
@@ -163,6 +163,11 @@ class Rule:
             c.attribute for c in (*self.when, *self.expect)
         ]
         return {k: obs.values[k] for k in dict.fromkeys(keys) if k in obs.values}
+
+
+def _unknown(obs: Observation, attribute: str) -> str:
+    reason = obs.why_unknown.get(attribute)
+    return f"could not determine {attribute}" + (f": {reason}" if reason else "")
 
 
 def as_operand(value: object) -> Value:

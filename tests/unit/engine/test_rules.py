@@ -115,3 +115,11 @@ def test_evidence_is_the_judged_attributes() -> None:
     r = rule(Condition("a", "is_true"), when=(Condition("b", "eq", "x"),))
     obs = Observation.of("r", a=True, b="x", secret_irrelevant="zzz")
     assert dict(r.evidence(obs)) == {"b": "x", "a": True}
+
+
+def test_unknown_attribute_carries_its_reason() -> None:
+    r = rule(Condition("configured", "is_true"))
+    obs = Observation(
+        "ids:auditd", {"configured": None}, why_unknown={"configured": "sudo refused auditctl"}
+    )
+    assert r.judge(obs) == (Status.ERROR, "could not determine configured: sudo refused auditctl")
