@@ -76,10 +76,14 @@ def make_sshd(scratch: Path) -> Iterator[ServerFactory]:
     started: list[SshServer] = []
 
     def make(
-        *, user: str = "root", namespace: Namespace | None = None, directory: Path | None = None
+        *,
+        user: str = "root",
+        namespace: Namespace | None = None,
+        directory: Path | None = None,
+        extra_config: str = "",
     ) -> SshServer:
         where = directory or Path(tempfile.mkdtemp(prefix="srv-", dir=scratch))
-        server = start_sshd(where, user=user, namespace=namespace)
+        server = start_sshd(where, user=user, namespace=namespace, extra_config=extra_config)
         started.append(server)
         return server
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import struct
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -38,7 +38,9 @@ class Case:
     plant: Plant = lambda _d: {}
     setup: Sequence[Sequence[str]] = ()
     tools: Sequence[str] = ()
-    extra_args: Sequence[str] = field(default_factory=tuple)
+    # Extra sshd listeners: sockets that exist only inside the case's own network namespace
+    # (nothing but its loopback interface), for the firewall's exposure view.
+    listen: Sequence[str] = ()
 
 
 # --- sshd -------------------------------------------------------------------------------
@@ -268,7 +270,107 @@ ACCESS_CASES = [
     ),
 ]
 
-CASES = [*SSH_CASES, *ACCESS_CASES]
+# --- firewall: live nftables ruleset loaded inside the namespace ---------------------------
+
+# A wildcard listener of each kind the baseline names: admin (RDP), database (PostgreSQL),
+# high-risk (SMB). Served by the case's sshd, inside its namespace only.
+EXPOSABLE = ("0.0.0.0:3389", "0.0.0.0:5432", "0.0.0.0:445")
+
+DEFAULT_DROP = """\
+table inet filter {
+  chain input {
+    type filter hook input priority 0; policy drop;
+    iifname "lo" accept
+    ct state established,related accept
+    ip saddr 10.8.0.0/16 tcp dport 3389 accept
+    %s
+  }
+}
+"""
+
+
+def nft_ruleset(text: str) -> Plant:
+    """Write the ruleset; the case's setup loads it with ``nft -f`` inside the namespace."""
+
+    def plant(directory: Path) -> Mapping[str, Path]:
+        (directory / "ruleset.nft").write_text(text)
+        return {}
+
+    return plant
+
+
+def load_ruleset(directory_hint: str = "ruleset.nft") -> list[list[str]]:
+    return [["nft", "-f", directory_hint]]
+
+
+def fw(**statuses: str) -> dict[str, str]:
+    table = {f"HOST-FW-0{n}": "PASS" for n in range(1, 6)}
+    table.update({f"HOST-FW-{k[1:]}": v for k, v in statuses.items()})
+    return table
+
+
+FIREWALL_CASES = [
+    Case(
+        "firewall-none-loopback-listeners-only",
+        "host.firewall",
+        fw(r01="FAIL", r02="FAIL"),  # nothing filters, but nothing listens beyond loopback
+        tools=["nft"],
+    ),
+    Case(
+        "firewall-none-wildcard-listeners",
+        "host.firewall",
+        fw(r01="FAIL", r02="FAIL", r03="FAIL", r04="FAIL", r05="FAIL"),
+        tools=["nft"],
+        listen=EXPOSABLE,
+    ),
+    Case(
+        "firewall-default-drop",
+        "host.firewall",
+        fw(),
+        nft_ruleset(DEFAULT_DROP % ""),
+        setup=load_ruleset(),
+        tools=["nft"],
+        listen=EXPOSABLE,
+    ),
+    Case(
+        "firewall-default-accept",
+        "host.firewall",
+        fw(r02="FAIL", r03="FAIL", r04="FAIL", r05="FAIL"),  # active: it drops telnet
+        nft_ruleset(
+            "table inet filter {\n  chain input {\n"
+            "    type filter hook input priority 0; policy accept;\n"
+            "    tcp dport 23 drop\n  }\n}\n"
+        ),
+        setup=load_ruleset(),
+        tools=["nft"],
+        listen=EXPOSABLE,
+    ),
+    Case(
+        "firewall-default-drop-database-open-to-all",
+        "host.firewall",
+        fw(r04="FAIL"),
+        nft_ruleset(DEFAULT_DROP % "tcp dport 5432 accept"),
+        setup=load_ruleset(),
+        tools=["nft"],
+        listen=EXPOSABLE,
+    ),
+    Case(
+        # IPv4 dropped, IPv6 (the namespace has ::1) left open: the weaker family counts.
+        "firewall-ipv4-only-drop",
+        "host.firewall",
+        fw(r02="FAIL"),
+        nft_ruleset(
+            "table ip filter {\n  chain input {\n"
+            "    type filter hook input priority 0; policy drop;\n"
+            '    iifname "lo" accept\n  }\n}\n'
+        ),
+        setup=load_ruleset(),
+        tools=["nft"],
+        listen=EXPOSABLE,
+    ),
+]
+
+CASES = [*SSH_CASES, *ACCESS_CASES, *FIREWALL_CASES]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
@@ -277,9 +379,12 @@ def test_planted_state(case: Case, make_sshd: ServerFactory, scratch: Path, tmp_
     require_tool("unshare", "nsenter", "ip", *case.tools)
     directory = scratch / f"{case.name}-{tmp_path.name}"
     directory.mkdir(parents=True)
+    binds = case.plant(directory)
+    setup = [[str(directory / w) if w.endswith(".nft") else w for w in c] for c in case.setup]
     server = make_sshd(
         directory=directory,
-        namespace=Namespace(net=True, binds=case.plant(directory), setup=case.setup),
+        namespace=Namespace(net=True, binds=binds, setup=setup),
+        extra_config="".join(f"ListenAddress {address}\n" for address in case.listen),
     )
     assert server.port == 22
     result = run_souqscan(
@@ -289,7 +394,6 @@ def test_planted_state(case: Case, make_sshd: ServerFactory, scratch: Path, tmp_
             server.known_hosts,
             "--checks",
             case.checks,
-            *case.extra_args,
         ),
         netns=server.netns,
     )
