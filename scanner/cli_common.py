@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
+import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,8 +29,93 @@ def _severity(_ctx: click.Context, _param: click.Parameter, value: str) -> Sever
     return Severity.parse(value)
 
 
+# Where --output FORMAT=PATH values wait for finish(): the command functions keep the
+# single ``output: Path | None`` parameter (the --format report's file) they always had.
+NAMED_OUTPUTS = "souqscan.named_outputs"
+_PLAIN_OUTPUT = "souqscan.plain_output"
+_FORMAT_SEEN = "souqscan.format"
+_FORMAT_PREFIX = re.compile(r"[a-z][a-z0-9_-]*")
+
+OUTPUT_HELP = (
+    "Write a report to a file (atomically). PATH alone takes the --format report; "
+    "FORMAT=PATH writes that format, e.g. -o sarif=scan.sarif -o junit=junit.xml -o "
+    "html=report.html. Repeatable, once per format. Standard output then shows the "
+    "--format report unless it went to a file, in which case it shows the summary line."
+)
+
+
+def parse_outputs(
+    values: Sequence[str], formats: Collection[str]
+) -> tuple[Path | None, dict[str, Path]]:
+    """``--output`` values -> (the file for --format's report, {format: file} for the rest).
+
+    ``sarif=x.sarif`` names its format; anything else is a path. A file whose name looks
+    like ``word=...`` can be written as ``./word=...``.
+    """
+    plain: list[Path] = []
+    named: dict[str, Path] = {}
+    for text in values:
+        name, sep, rest = text.partition("=")
+        if not (sep and _FORMAT_PREFIX.fullmatch(name)):
+            plain.append(Path(text).expanduser())
+            continue
+        if name not in formats:
+            raise click.BadParameter(
+                f"unknown format {name!r} in {text!r} (formats: {', '.join(sorted(formats))}); "
+                f"for a file of that name write ./{text}"
+            )
+        if not rest:
+            raise click.BadParameter(f"{text!r}: no file after '='")
+        if name in named:
+            raise click.BadParameter(f"{name} is given twice ({named[name]} and {rest})")
+        named[name] = Path(rest).expanduser()
+    if len(plain) > 1:
+        raise click.BadParameter(
+            f"{len(plain)} plain paths ({', '.join(map(str, plain))}): only one may take the "
+            "--format report; name the others FORMAT=PATH"
+        )
+    seen: dict[Path, Path] = {}
+    for path in [*plain, *named.values()]:
+        key = path.resolve()
+        if key in seen:
+            raise click.BadParameter(f"two reports would be written to {path}")
+        seen[key] = path
+        if path.is_dir():
+            raise click.BadParameter(f"{path} is a directory")
+        if not path.resolve().parent.is_dir():
+            raise click.BadParameter(f"{path}: directory {path.parent} does not exist")
+    return (plain[0] if plain else None, named)
+
+
+def _format_twice(ctx: click.Context) -> None:
+    """``-f sarif -o a.sarif -o sarif=b.sarif``: one format, two files. Checked by whichever
+    of --format and --output click processes second, so before anything is scanned."""
+    fmt: str | None = ctx.meta.get(_FORMAT_SEEN)
+    named: dict[str, Path] | None = ctx.meta.get(NAMED_OUTPUTS)
+    plain: Path | None = ctx.meta.get(_PLAIN_OUTPUT)
+    if fmt is not None and named is not None and plain is not None and fmt in named:
+        raise click.BadParameter(
+            f"the {fmt} report would go to both {plain} and {named[fmt]}",
+            param_hint="'--output'",
+        )
+
+
+def _outputs(ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> Path | None:
+    plain, named = parse_outputs(values, REPORTERS)
+    ctx.meta[NAMED_OUTPUTS] = named
+    ctx.meta[_PLAIN_OUTPUT] = plain
+    _format_twice(ctx)
+    return plain
+
+
+def _format(ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    ctx.meta[_FORMAT_SEEN] = value
+    _format_twice(ctx)
+    return value
+
+
 def scan_options(fn: F) -> F:
-    """--baseline, --format, --output, --fail-on, --checks, --concurrency."""
+    """--baseline, --format, --output (repeatable), --fail-on, --checks, --concurrency."""
     decorators = [
         click.option(
             "--baseline",
@@ -44,12 +131,16 @@ def scan_options(fn: F) -> F:
             type=click.Choice(sorted(REPORTERS)),
             default="table",
             show_default=True,
+            callback=_format,
+            help="Report format on standard output (or in the file given as -o PATH).",
         ),
         click.option(
             "--output",
             "-o",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Write the report here (atomically) and print only the summary.",
+            multiple=True,
+            metavar="[FORMAT=]PATH",
+            callback=_outputs,
+            help=OUTPUT_HELP,
         ),
         click.option(
             "--fail-on",
@@ -92,11 +183,26 @@ def select_checks(
     return chosen
 
 
+def _mode_for(path: Path) -> int:
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        # Reading the umask means setting it for a moment: finish() runs after the
+        # scan's threads are done, so no other thread creates a file meanwhile.
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def write_atomically(path: Path, text: str) -> None:
     """A reader (or a crash) never sees half a report."""
     path = path.expanduser()
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
+        # mkstemp makes the file 0600; a report is read by others (a CI artifact, a web
+        # server), so give it the mode a plain open() would have: keep an existing
+        # file's, otherwise 0666 less the umask.
+        os.fchmod(fd, _mode_for(path))
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         Path(tmp).replace(path)
@@ -105,12 +211,35 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def finish(result: ScanResult, fmt: str, output: Path | None, fail_on: Severity) -> int:
-    """Render, write or print, and return the gate's exit code."""
-    report = REPORTERS[fmt](result)
-    if output:
-        write_atomically(output, report)
-        click.echo(summary(result))
-    else:
-        click.echo(report, nl=False)
+def finish(
+    result: ScanResult,
+    fmt: str,
+    output: Path | None,
+    fail_on: Severity,
+    *,
+    outputs: Mapping[str, Path] | None = None,
+) -> int:
+    """Render, write or print, and return the gate's exit code. The one place reports are made.
+
+    ``output`` is the file for the ``fmt`` report (None: standard output); ``outputs`` maps
+    further formats to files, by default those given as ``--output FORMAT=PATH`` to the
+    running command. Every report is rendered before any is written, so a failure leaves
+    none half-made, and each is written atomically.
+    """
+    if outputs is None:
+        ctx = click.get_current_context(silent=True)
+        outputs = ctx.meta.get(NAMED_OUTPUTS, {}) if ctx is not None else {}
+    files = dict(outputs)
+    if output is not None:
+        if fmt in files and files[fmt] != output:
+            raise UsageError(f"the {fmt} report would go to both {output} and {files[fmt]}")
+        files[fmt] = output
+    unknown = sorted(set(files) - set(REPORTERS))
+    if unknown:
+        raise UsageError(f"unknown report format {unknown[0]!r}")
+    reports = {name: REPORTERS[name](result) for name in sorted({fmt, *files})}
+    for name, path in sorted(files.items()):
+        write_atomically(path, reports[name])
+        click.echo(f"{name} report written to {path}", err=True)
+    click.echo(summary(result) if fmt in files else reports[fmt], nl=fmt in files)
     return int(exit_code(result.findings, fail_on))

@@ -11,6 +11,7 @@ positive both fail.
 
 from __future__ import annotations
 
+import os
 import struct
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -370,7 +371,126 @@ FIREWALL_CASES = [
     ),
 ]
 
-CASES = [*SSH_CASES, *ACCESS_CASES, *FIREWALL_CASES]
+# --- patching: a planted apt universe (sources, index, dpkg status) ------------------------
+
+APT_SOURCES = (
+    # Never fetched: souqscan does not refresh indexes, and these names do not resolve.
+    "deb [trusted=yes] http://archive.planted.invalid/debian bookworm main\n"
+    "deb [trusted=yes] http://security.planted.invalid/debian-security bookworm-security main\n"
+)
+ARCHIVE = "archive.planted.invalid_debian_dists_bookworm"
+SECURITY = "security.planted.invalid_debian-security_dists_bookworm-security"
+INSTALLED = "1.0-1"
+
+
+def release(label: str, suite: str, codename: str) -> str:
+    return (
+        f"Origin: Debian\nLabel: {label}\nSuite: {suite}\nVersion: 12\nCodename: {codename}\n"
+        "Date: Sat, 28 Nov 2026 00:00:00 UTC\nArchitectures: amd64\nComponents: main\n"
+    )
+
+
+def package_stanza(version: str, status: bool = False) -> str:
+    head = "Status: install ok installed\n" if status else ""
+    tail = "" if status else f"Filename: pool/main/s/souq-demo/souq-demo_{version}_amd64.deb\n"
+    return (
+        f"Package: souq-demo\n{head}Version: {version}\nArchitecture: amd64\n"
+        "Maintainer: Planted <planted@example.invalid>\nInstalled-Size: 10\n"
+        f"{tail}Size: 1000\nSection: misc\nPriority: optional\nDescription: planted\n\n"
+    )
+
+
+def apt_state(
+    archive: str = INSTALLED,
+    security: str = INSTALLED,
+    index_age_days: float = 1.0,
+    *,
+    index: bool = True,
+) -> Plant:
+    """souq-demo 1.0-1 installed; the archive and security suites offer the given versions."""
+
+    def plant(directory: Path) -> Mapping[str, Path]:
+        etc = directory / "etc-apt"
+        for sub in ("apt.conf.d", "preferences.d", "sources.list.d", "trusted.gpg.d"):
+            (etc / sub).mkdir(parents=True)
+        (etc / "sources.list").write_text(APT_SOURCES)
+        lists = directory / "apt-lists"
+        (lists / "partial").mkdir(parents=True)
+        if index:
+            stamp = time.time() - index_age_days * DAY
+            for name, text in (
+                (f"{ARCHIVE}_Release", release("Debian", "stable", "bookworm")),
+                (
+                    f"{SECURITY}_Release",
+                    release("Debian-Security", "stable-security", "bookworm-security"),
+                ),
+                (f"{ARCHIVE}_main_binary-amd64_Packages", package_stanza(archive)),
+                (f"{SECURITY}_main_binary-amd64_Packages", package_stanza(security)),
+            ):
+                (lists / name).write_text(text)
+                os.utime(lists / name, (stamp, stamp))
+        status = directory / "dpkg-status"
+        status.write_text(package_stanza(INSTALLED, status=True))
+        cache = directory / "apt-cache"  # apt rebuilds its cache here, not in the real one
+        (cache / "archives" / "partial").mkdir(parents=True)
+        return {
+            "/etc/apt": etc,
+            "/var/lib/apt/lists": lists,
+            "/var/lib/dpkg/status": status,
+            "/var/cache/apt": cache,
+        }
+
+    return plant
+
+
+PATCH_CHECKS = "host.patching.pending_updates,host.patching.index_age"
+
+
+def patch(r01: str = "PASS", r02: str = "PASS") -> dict[str, str]:
+    # 05 and 06 judge dnf/yum advisories: not applicable on apt.
+    return {
+        "HOST-PATCH-01": r01,
+        "HOST-PATCH-02": r02,
+        "HOST-PATCH-05": "NOT_APPLICABLE",
+        "HOST-PATCH-06": "NOT_APPLICABLE",
+    }
+
+
+PATCHING_CASES = [
+    Case("patching-up-to-date", PATCH_CHECKS, patch(), apt_state(), tools=["apt-get"]),
+    Case(
+        "patching-security-update-pending",
+        PATCH_CHECKS,
+        patch(r01="FAIL"),
+        apt_state(security="1.0-1+deb12u1"),
+        tools=["apt-get"],
+    ),
+    Case(
+        # Pending, but not from a -security suite: HOST-PATCH-01 counts security fixes only.
+        "patching-regular-update-pending",
+        PATCH_CHECKS,
+        patch(),
+        apt_state(archive="1.1-1"),
+        tools=["apt-get"],
+    ),
+    Case(
+        "patching-stale-index",
+        PATCH_CHECKS,
+        patch(r02="FAIL"),
+        apt_state(index_age_days=30),
+        tools=["apt-get"],
+    ),
+    Case(
+        # No index at all (container images delete it): unknown, never "nothing pending".
+        "patching-index-missing",
+        PATCH_CHECKS,
+        dict.fromkeys(patch(), "ERROR"),
+        apt_state(index=False),
+        tools=["apt-get"],
+    ),
+]
+
+CASES = [*SSH_CASES, *ACCESS_CASES, *FIREWALL_CASES, *PATCHING_CASES]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
