@@ -186,6 +186,10 @@ class Transport(abc.ABC):
             raise PrivilegeRequired(
                 f"sudo -n refused `{result.argv[0]}`: {result.first_error_line()}"
             )
+        if privileged and self.sudo and result.exit_status == 127 and _sudo_missing(err):
+            raise PrivilegeRequired(
+                f"--sudo: `sudo` is not installed on the target (for `{result.argv[0]}`)"
+            )
         if result.exit_status == 127 and err.startswith("env:"):
             raise CommandNotFound(f"`{result.argv[0]}` is not installed on the target")
         if result.exit_status == 126:
@@ -202,6 +206,13 @@ class Transport(abc.ABC):
         if "Permission denied" in err:
             raise PrivilegeRequired(f"cannot read {path}: permission denied (needs root or --sudo)")
         raise UnparsableOutput(f"cannot read {path}: {result.first_error_line()}")
+
+
+def _sudo_missing(err: str) -> bool:
+    """The login shell could not find sudo: "sh: 1: sudo: not found" (dash), "bash: line 1:
+    sudo: command not found" (bash). Not translated, it would read as the tool being absent."""
+    first = err.splitlines()[0] if err else ""
+    return "sudo: " in first and "not found" in first and not first.startswith("env:")
 
 
 def shown(argv: Sequence[str]) -> str:

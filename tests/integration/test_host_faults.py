@@ -38,7 +38,8 @@ FAST = ("--checks", "host.ssh", "--timeout", "2")
 
 def scan(server: SshServer, *extra: str, known_hosts: Path | None = None) -> CliResult:
     return run_souqscan(
-        ssh_args(server.spec, server.client_key, known_hosts or server.known_hosts, *extra)
+        ssh_args(server.spec, server.client_key, known_hosts or server.known_hosts, *extra),
+        netns=server.netns,
     )
 
 
@@ -270,75 +271,120 @@ def unreadable_config(directory: Path) -> Path:
 
 
 NEEDS_ROOT = "cannot read /etc/ssh/sshd_config: permission denied (needs root or --sudo)"
+FW_RULES = ("HOST-FW-01", "HOST-FW-02", "HOST-FW-03", "HOST-FW-04", "HOST-FW-05")
+# In a fresh network namespace: nothing loaded, nothing listening beyond loopback.
+FW_EMPTY_NETNS = {
+    "HOST-FW-01": "FAIL",
+    "HOST-FW-02": "FAIL",
+    "HOST-FW-03": "PASS",
+    "HOST-FW-04": "PASS",
+    "HOST-FW-05": "PASS",
+}
+ROOT_ONLY = ("--checks", "host.ssh,host.firewall", "--timeout", "5")
+
+
+def non_root_server(
+    make_sshd: ServerFactory,
+    directory: Path,
+    user: str,
+    binds: dict[str, Path] | None = None,
+    fakes: dict[str, str] | None = None,
+) -> SshServer:
+    """sshd for ``user`` in its own network and mount namespaces; sshd_config root-only."""
+    planted_binds = {"/etc/ssh/sshd_config": unreadable_config(directory), **(binds or {})}
+    return make_sshd(
+        directory=directory,
+        user=user,
+        namespace=Namespace(net=True, binds=planted_binds, fakes=fakes or {}),
+    )
+
+
+def errors_by_rule(result: CliResult, target: str) -> dict[str, str]:
+    return {f["rule_id"]: f["message"] for f in of_target(result, target) if f["status"] == "ERROR"}
 
 
 @pytest.mark.netns
 def test_non_root_login_without_sudo_reports_the_missing_privilege(
     unprivileged_user: str, make_sshd: ServerFactory, scratch: Path, tmp_path: Path
 ) -> None:
-    directory = scratch / f"nonroot-{tmp_path.name}"
-    server = make_sshd(
-        directory=directory,
-        user=unprivileged_user,
-        namespace=Namespace(binds={"/etc/ssh/sshd_config": unreadable_config(directory)}),
-    )
-    result = scan(server, *FAST)
+    require_root()
+    server = non_root_server(make_sshd, scratch / f"nonroot-{tmp_path.name}", unprivileged_user)
+    result = scan(server, *ROOT_ONLY)
     assert result.code == 3, result.explain()
     assert_well_formed(result, [server.target])
     assert_clean_stderr(result)
-    assert result.statuses(server.target) == ALL_ERROR
-    assert only_errors(result, server.target) == NEEDS_ROOT
+    assert errors_by_rule(result, server.target) == {
+        **dict.fromkeys(SSH_RULES, NEEDS_ROOT),
+        **dict.fromkeys(
+            FW_RULES, "`nft` needs root: scan as root or pass --sudo (runs it via `sudo -n`)"
+        ),
+    }
 
 
 @pytest.mark.netns
 def test_sudo_without_a_sudoers_entry_is_an_error_not_a_hang(
     unprivileged_user: str, make_sshd: ServerFactory, scratch: Path, tmp_path: Path
 ) -> None:
+    require_root()
     require_tool("sudo")
-    directory = scratch / f"nosudo-{tmp_path.name}"
-    server = make_sshd(
-        directory=directory,
-        user=unprivileged_user,
-        namespace=Namespace(binds={"/etc/ssh/sshd_config": unreadable_config(directory)}),
-    )
+    server = non_root_server(make_sshd, scratch / f"nosudo-{tmp_path.name}", unprivileged_user)
     audit = tmp_path / "audit.jsonl"
-    result = scan(server, *FAST, "--sudo", "--audit-log", str(audit))
+    result = scan(server, *ROOT_ONLY, "--sudo", "--audit-log", str(audit))
     assert result.code == 3, result.explain()
     assert_well_formed(result, [server.target])
     assert_clean_stderr(result)
-    assert result.statuses(server.target) == ALL_ERROR
-    assert only_errors(result, server.target) == NEEDS_ROOT
-    assert result.duration < 20
+    assert errors_by_rule(result, server.target) == {
+        **dict.fromkeys(SSH_RULES, NEEDS_ROOT),
+        **dict.fromkeys(FW_RULES, "sudo -n refused `nft`: sudo: a password is required"),
+    }
+    assert result.duration < 30
     sudo_runs = [
-        e for e in map(json.loads, audit.read_text().splitlines()) if e["argv"][0] == "sudo"
+        e["argv"][:3]
+        for e in map(json.loads, audit.read_text().splitlines())
+        if e["argv"][0] == "sudo"
     ]
-    assert [e["argv"][:3] for e in sudo_runs] == [["sudo", "-n", "--"]]
+    assert sudo_runs
+    assert set(map(tuple, sudo_runs)) == {("sudo", "-n", "--")}
+
+
+@pytest.mark.netns
+def test_sudo_missing_on_the_target_is_an_error_naming_it(
+    unprivileged_user: str, make_sshd: ServerFactory, scratch: Path, tmp_path: Path
+) -> None:
+    require_root()
+    require_tool("sudo")
+    server = non_root_server(
+        make_sshd,
+        scratch / f"nosudobin-{tmp_path.name}",
+        unprivileged_user,
+        fakes={"/usr/bin/sudo": "#!/nonexistent/interpreter\n"},  # exec fails: "not found"
+    )
+    result = scan(server, *ROOT_ONLY, "--sudo")
+    assert result.code == 3, result.explain()
+    assert_well_formed(result, [server.target])
+    assert_clean_stderr(result)
+    assert errors_by_rule(result, server.target) == {
+        **dict.fromkeys(SSH_RULES, NEEDS_ROOT),
+        **dict.fromkeys(FW_RULES, "--sudo: `sudo` is not installed on the target (for `nft`)"),
+    }
 
 
 @pytest.mark.netns
 def test_sudo_with_a_sudoers_entry_reads_what_only_root_may(
     unprivileged_user: str, make_sshd: ServerFactory, scratch: Path, tmp_path: Path
 ) -> None:
+    require_root()
     require_tool("sudo")
     directory = scratch / f"sudo-{tmp_path.name}"
-    sudoers = directory / "planted_sudoers"
     directory.mkdir(parents=True, exist_ok=True)
+    sudoers = directory / "planted_sudoers"
     sudoers.write_text(f"Defaults !lecture\n{unprivileged_user} ALL=(root) NOPASSWD: ALL\n")
     sudoers.chmod(0o440)
-    server = make_sshd(
-        directory=directory,
-        user=unprivileged_user,
-        namespace=Namespace(
-            binds={
-                "/etc/ssh/sshd_config": unreadable_config(directory),
-                "/etc/sudoers": sudoers,
-            }
-        ),
-    )
-    result = scan(server, *FAST, "--sudo")
-    assert result.code == 0, result.explain()
-    assert result.statuses(server.target) == ALL_PASS
-    assert of_target(result, server.target)
+    server = non_root_server(make_sshd, directory, unprivileged_user, {"/etc/sudoers": sudoers})
+    result = scan(server, *ROOT_ONLY, "--sudo")
+    assert result.code == 1, result.explain()  # the empty namespace has no firewall
+    assert_well_formed(result, [server.target])
+    assert result.statuses(server.target) == {**ALL_PASS, **FW_EMPTY_NETNS}
 
 
 # --- bad input: exit 2 before anything is scanned -----------------------------------------
