@@ -27,6 +27,7 @@ from scanner.registry import check
         "copy_of": "string",
     },
     classified=True,
+    empty_ok=True,  # an account holding no data; any listing that failed is an ERROR of its own
 )
 def data_residency(found: Inventory) -> Iterator[Observation]:
     for gap in found.gaps:

@@ -109,9 +109,12 @@ def translate(exc: Exception, action: str, region: str | None) -> ObservationErr
     if isinstance(exc, bex.ClientError):
         error = exc.response.get("Error", {})
         code = str(error.get("Code", "") or "")
-        message = _one_line(error.get("Message", "") or "")
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        detail = f"{code or status}: {message}" if message else f"{code or status}"
+        message = _one_line(error.get("Message", "") or "")
+        if message.startswith("<"):  # an HTML error page (a proxy, a stub): no AWS message
+            message = ""
+        label = code if code and code != str(status) else f"HTTP {status}"
+        detail = f"{label}: {message}" if message else label
         if code.startswith("AccessDenied") or code in DENIED_CODES:
             return AccessDenied(f"{action} denied{where} ({detail}); grant {action}")
         if code in THROTTLED_CODES:

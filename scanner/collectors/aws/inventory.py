@@ -44,6 +44,10 @@ class DataResource:
     tags: Got[dict[str, str]]
     encryption: Got[AtRest] | None = None  # None: no at-rest setting of its own
     copies: Got[tuple[Copy, ...]] = field(default_factory=lambda: Got(()))
+    # Regions where the service itself keeps backups of it (S3 versions, EBS snapshots, RDS
+    # automated backups, DynamoDB PITR): stores AWS documents as spanning several AZs.
+    # None: not a primary data store (snapshots, keys, vaults …); copies count too.
+    backups: Got[tuple[str, ...]] | None = None
 
 
 @dataclass(frozen=True)
@@ -151,8 +155,16 @@ def _s3(b: _Builder) -> None:
                     for r in bucket.replicas.value
                 )
             )
+        versions: Got[tuple[str, ...]]
+        if bucket.versioning.value is None or bucket.region.value is None:
+            versions = Got(error=bucket.versioning.error or bucket.region.error)
+        else:
+            enabled = bucket.versioning.value == "Enabled"
+            versions = Got((bucket.region.value,) if enabled else ())
         b.resources.append(
-            DataResource(bucket.arn, "s3-bucket", bucket.region, bucket.tags, encryption, copies)
+            DataResource(
+                bucket.arn, "s3-bucket", bucket.region, bucket.tags, encryption, copies, versions
+            )
         )
 
 
@@ -160,8 +172,19 @@ def _ec2(b: _Builder) -> None:
     for region, found in b.regions("ec2-instances", ec2.instances.collect(b.account)):
         for i in found:
             b.resources.append(DataResource(i.arn, "ec2-instance", Got(region), Got(i.tags)))
+    snapshot_results = ec2.snapshots.collect(b.account)
+    snapped: dict[str, Got[tuple[str, ...]]] = {}
+    for result in snapshot_results:
+        if result.value is None:
+            snapped[result.region] = Got(error=result.error or result.skipped)
+    volumes_with_snapshots = {
+        (r.region, s.volume_id) for r in snapshot_results for s in r.value or () if s.volume_id
+    }
     for region, found in b.regions("ebs-volumes", ec2.volumes.collect(b.account)):
         for v in found:
+            backups = snapped.get(region) or Got(
+                (region,) if (region, v.id) in volumes_with_snapshots else ()
+            )
             b.resources.append(
                 DataResource(
                     v.arn,
@@ -169,9 +192,10 @@ def _ec2(b: _Builder) -> None:
                     Got(region),
                     Got(v.tags),
                     b.at_rest(region, v.encrypted, v.kms_key, kms.AWS_MANAGED),
+                    backups=backups,
                 )
             )
-    snaps = b.regions("ebs-snapshots", ec2.snapshots.collect(b.account))
+    snaps = b.regions("ebs-snapshots", snapshot_results)
     copies: dict[tuple[str, str], list[Copy]] = {}
     for region, found in snaps:
         for s in found:
@@ -218,6 +242,12 @@ def _rds(b: _Builder) -> None:
                     Copy("global-database-secondary", arn, _arn_region(arn))
                     for arn in secondaries.get(db.arn, ())
                 ]
+            retention = db.backup_retention_days
+            automated: Got[tuple[str, ...]] = (
+                Got(error=f"backup retention of {db.id} not reported")
+                if retention is None
+                else Got((region,) if retention > 0 else ())
+            )
             b.resources.append(
                 DataResource(
                     db.arn,
@@ -226,6 +256,8 @@ def _rds(b: _Builder) -> None:
                     Got(db.tags),
                     b.at_rest(region, db.encrypted, db.kms_key, kms.AWS_MANAGED),
                     Got(tuple(db_copies)),
+                    # An instance of a cluster is backed up by its cluster.
+                    None if db.cluster else automated,
                 )
             )
         for snap in part.snapshots:
@@ -265,8 +297,13 @@ def _dynamodb(b: _Builder) -> None:
                         for other in desc.replica_regions
                     )
                 )
+            pitr: Got[tuple[str, ...]] = (
+                Got((region,) if t.pitr.value else ())
+                if t.pitr.value is not None
+                else Got(error=t.pitr.error)
+            )
             b.resources.append(
-                DataResource(arn, "dynamodb-table", Got(region), t.tags, encryption, copies)
+                DataResource(arn, "dynamodb-table", Got(region), t.tags, encryption, copies, pitr)
             )
 
 
@@ -291,6 +328,7 @@ def _efs(b: _Builder) -> None:
                     Got(fs.tags),
                     b.at_rest(region, fs.encrypted, fs.kms_key, kms.AWS_MANAGED),
                     copies,
+                    Got(()),  # EFS backups are AWS Backup recovery points: counted as copies
                 )
             )
 
@@ -382,6 +420,7 @@ def _with_copies(resource: DataResource, more: Iterable[Copy]) -> DataResource:
         resource.tags,
         resource.encryption,
         Got(resource.copies.value + more),
+        resource.backups,
     )
 
 
