@@ -15,7 +15,7 @@ from tabulate import tabulate
 from scanner import __version__
 from scanner.baseline import loader
 from scanner.cli_aws import aws
-from scanner.cli_common import finish, scan_options, select_checks
+from scanner.cli_common import finish, scan_options, select_checks, validate_waivers
 from scanner.cli_estate import COMMANDS as ESTATE_COMMANDS
 from scanner.engine import scan
 from scanner.errors import SouqscanError, UsageError
@@ -105,6 +105,7 @@ def host(
     registry = Registry.installed()
     chosen = select_checks(registry, patterns, TargetKind.HOST)
     base = loader.load(baseline, registry)
+    validate_waivers(base)
     if insecure_accept_new_host_key:
         click.echo(
             "warning: --insecure-accept-new-host-key: unknown host keys will be trusted", err=True
@@ -220,6 +221,8 @@ for _command in ESTATE_COMMANDS:
     cli.add_command(_command)
 
 cli.add_command(aws)
+
+cli.add_command(__import__("scanner.cli_azure", fromlist=["azure"]).azure)  # souqscan azure
 
 
 def main(argv: Sequence[str] | None = None) -> None:

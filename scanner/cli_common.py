@@ -12,11 +12,14 @@ from typing import Any, TypeVar
 
 import click
 
+from scanner import __version__, waivers
 from scanner.baseline import loader
+from scanner.baseline.loader import Baseline
 from scanner.engine import ScanResult
 from scanner.errors import UsageError
 from scanner.gate import exit_code
-from scanner.model import Severity, TargetKind
+from scanner.history import History
+from scanner.model import Severity, Status, TargetKind
 from scanner.registry import Check, Registry
 from scanner.reporters import REPORTERS
 from scanner.reporters.table import summary
@@ -34,6 +37,8 @@ def _severity(_ctx: click.Context, _param: click.Parameter, value: str) -> Sever
 NAMED_OUTPUTS = "souqscan.named_outputs"
 _PLAIN_OUTPUT = "souqscan.plain_output"
 _FORMAT_SEEN = "souqscan.format"
+_WAIVERS = "souqscan.waivers"
+_DB = "souqscan.db"
 _FORMAT_PREFIX = re.compile(r"[a-z][a-z0-9_-]*")
 
 OUTPUT_HELP = (
@@ -108,6 +113,23 @@ def _outputs(ctx: click.Context, _param: click.Parameter, values: tuple[str, ...
     return plain
 
 
+def _waivers(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    """Parsed now, so a bad waiver file stops the run before anything is scanned."""
+    if value is not None:
+        ctx.meta[_WAIVERS] = (value, waivers.load(value))
+
+
+def validate_waivers(baseline: Baseline) -> None:
+    """Refuse, before scanning, waivers naming rules the baseline does not have."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and _WAIVERS in ctx.meta:
+        waivers.load(ctx.meta[_WAIVERS][0], known_rules=[r.id for r in baseline.rules])
+
+
+def _db(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    ctx.meta[_DB] = value
+
+
 def _format(ctx: click.Context, _param: click.Parameter, value: str) -> str:
     ctx.meta[_FORMAT_SEEN] = value
     _format_twice(ctx)
@@ -157,6 +179,21 @@ def scan_options(fn: F) -> F:
             metavar="PATTERN",
             help="Only checks matching PATTERN (glob or prefix, e.g. host.ssh or '*firewall*'). "
             "Repeatable.",
+        ),
+        click.option(
+            "--waivers",
+            type=click.Path(dir_okay=False, path_type=Path),
+            expose_value=False,
+            callback=_waivers,
+            help="Waivers file: a matching FAIL becomes WAIVED until it expires (never an ERROR).",
+        ),
+        click.option(
+            "--db",
+            type=click.Path(dir_okay=False, path_type=Path),
+            expose_value=False,
+            callback=_db,
+            help="Record the scan in this history database (also $SOUQSCAN_DB; `scan` records "
+            "by default).",
         ),
         click.option(
             "--concurrency",
@@ -218,6 +255,9 @@ def finish(
     fail_on: Severity,
     *,
     outputs: Mapping[str, Path] | None = None,
+    scope: str | None = None,
+    record_by_default: bool = False,
+    fail_on_new: bool = False,
 ) -> int:
     """Render, write or print, and return the gate's exit code. The one place reports are made.
 
@@ -226,9 +266,18 @@ def finish(
     running command. Every report is rendered before any is written, so a failure leaves
     none half-made, and each is written atomically.
     """
+    ctx = click.get_current_context(silent=True)
+    meta: dict[str, Any] = ctx.meta if ctx is not None else {}
     if outputs is None:
-        ctx = click.get_current_context(silent=True)
-        outputs = ctx.meta.get(NAMED_OUTPUTS, {}) if ctx is not None else {}
+        outputs = meta.get(NAMED_OUTPUTS, {})
+    if _WAIVERS in meta:
+        path, _parsed = meta[_WAIVERS]
+        outcome = waivers.apply(
+            result.findings, waivers.load(path, known_rules=[r.id for r in result.baseline.rules])
+        )
+        result.findings[:] = outcome.findings
+        result.notes.extend(outcome.notes())
+    new_failures = _record(result, meta.get(_DB), scope, record_by_default, fail_on_new)
     files = dict(outputs)
     if output is not None:
         if fmt in files and files[fmt] != output:
@@ -242,4 +291,42 @@ def finish(
         write_atomically(path, reports[name])
         click.echo(f"{name} report written to {path}", err=True)
     click.echo(summary(result) if fmt in files else reports[fmt], nl=fmt in files)
-    return int(exit_code(result.findings, fail_on))
+    judged = result.findings
+    if new_failures is not None:  # --fail-on-new: failures seen in the previous scan do not gate
+        judged = [f for f in judged if f.status != Status.FAIL or f.fingerprint in new_failures]
+    return int(exit_code(judged, fail_on))
+
+
+def _record(
+    result: ScanResult, db: Path | None, scope: str | None, by_default: bool, fail_on_new: bool
+) -> set[str] | None:
+    """Store the scan in history when asked (or by default for the nightly `scan`).
+
+    Returns the fingerprints of failures that are new since the previous scan of the same
+    scope, when --fail-on-new asks for them.
+    """
+    wanted = db is not None or "SOUQSCAN_DB" in os.environ or by_default
+    if not wanted:
+        if fail_on_new:
+            raise UsageError("--fail-on-new needs scan history: give --db or set SOUQSCAN_DB")
+        return None
+    scope = scope or "targets:" + ",".join(sorted(result.targets))
+    store = History(db)
+    try:
+        scan_id = store.record(
+            result.findings,
+            baseline=result.baseline.id,
+            baseline_version=result.baseline.version,
+            tool_version=__version__,
+            scope=scope,
+            targets=result.targets,
+        )
+        result.notes.append(f"recorded as scan #{scan_id} in {store.path}")
+        if not fail_on_new:
+            return None
+        try:
+            return {str(r["fingerprint"]) for r in store.diff(new_id=scan_id).new_failures}
+        except UsageError:  # no previous scan of this scope: every failure is new
+            return {f.fingerprint for f in result.findings if f.status == Status.FAIL}
+    finally:
+        store.close()

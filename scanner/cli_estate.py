@@ -6,20 +6,18 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import click
 from tabulate import tabulate
 
-from scanner import __version__, inventory, waivers
+from scanner import inventory, waivers
 from scanner.baseline import loader
-from scanner.baseline.loader import Baseline
-from scanner.cli_common import finish, scan_options
-from scanner.engine import ScanResult, Target, scan
+from scanner.cli_common import finish, scan_options, validate_waivers
+from scanner.engine import Target, scan
 from scanner.errors import UsageError
-from scanner.gate import EXIT_CODES_HELP, exit_code
+from scanner.gate import EXIT_CODES_HELP
 from scanner.history import History
 from scanner.hosts import AuditLog, HostSettings, ssh_target, unique
 from scanner.model import Finding, Severity, Status
@@ -71,15 +69,6 @@ class Progress:
             click.echo(f"{stamp} souqscan {line}", err=True)
 
 
-def apply_waivers(result: ScanResult, path: Path | None, baseline: Baseline) -> None:
-    if path is None:
-        return
-    loaded = waivers.load(path, known_rules=[r.id for r in baseline.rules])
-    outcome = waivers.apply(result.findings, loaded)
-    result.findings[:] = outcome.findings
-    result.notes.extend(outcome.notes())
-
-
 @click.command("scan", epilog=EXIT_CODES_HELP)
 @click.option(
     "--inventory",
@@ -94,17 +83,6 @@ def apply_waivers(result: ScanResult, path: Path | None, baseline: Baseline) -> 
     multiple=True,
     metavar="PATTERN",
     help="Only inventory entries whose name matches (glob). Repeatable.",
-)
-@click.option(
-    "--waivers",
-    "waiver_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Waivers file: FAIL -> WAIVED while unexpired (never ERROR).",
-)
-@click.option(
-    "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="History database [$SOUQSCAN_DB or the user data directory].",
 )
 @click.option("--no-history", is_flag=True, help="Do not record this scan.")
 @click.option(
@@ -128,8 +106,6 @@ def apply_waivers(result: ScanResult, path: Path | None, baseline: Baseline) -> 
 def scan_cmd(
     inventory_path: Path,
     target_patterns: tuple[str, ...],
-    waiver_path: Path | None,
-    db: Path | None,
     no_history: bool,
     fail_on_new: bool,
     timeout: float,
@@ -146,12 +122,10 @@ def scan_cmd(
     entries = estate.select(target_patterns)
     registry = Registry.installed()
     base = loader.load(baseline, registry)
-    if waiver_path is not None:  # validated before anything is scanned
-        waivers.load(waiver_path, known_rules=[r.id for r in base.rules])
+    validate_waivers(base)
     chosen = registry.select([p for pat in patterns for p in pat.split(",")])
     if patterns and not chosen:
         raise UsageError(f"no check matches {', '.join(patterns)} (see souqscan checks list)")
-    history = None if no_history else History(db)
     audit = AuditLog(audit_log) if audit_log else None
     notes: list[str] = []
     targets: list[Target] = []
@@ -176,38 +150,15 @@ def scan_cmd(
         if audit:
             audit.close()
     result.notes.extend(notes)
-    apply_waivers(result, waiver_path, base)
-    new_only: set[str] | None = None
-    if history is not None:
-        scan_id = history.record(
-            result.findings,
-            baseline=base.id,
-            baseline_version=base.version,
-            tool_version=__version__,
-            scope=scope,
-            targets=result.targets,
-        )
-        result.notes.append(f"recorded as scan #{scan_id} in {history.path}")
-        if fail_on_new:
-            try:
-                new_only = {
-                    str(r["fingerprint"]) for r in history.diff(new_id=scan_id).new_failures
-                }
-            except UsageError:
-                new_only = {f.fingerprint for f in result.findings}  # no previous scan: all is new
-        history.close()
-    elif fail_on_new:
-        raise UsageError("--fail-on-new needs history (drop --no-history)")
-    code = finish(result, fmt, output, fail_on)
-    if new_only is not None:
-        considered = [
-            f
-            if f.fingerprint in new_only or f.status != Status.FAIL
-            else replace(f, status=Status.PASS)
-            for f in result.findings
-        ]
-        code = int(exit_code(considered, fail_on))
-    return code
+    return finish(
+        result,
+        fmt,
+        output,
+        fail_on,
+        scope=scope,
+        record_by_default=not no_history,
+        fail_on_new=fail_on_new,
+    )
 
 
 @click.command("diff")

@@ -168,3 +168,41 @@ def test_jump_host(tmp_path: Path, make_sshd: ServerFactory) -> None:
     assert result.code == 0, result.explain()
     assert result.statuses(inner.target)["RES-HOST-03"] == "PASS"
     assert bastion.logins(mark_b) == 1 and inner.logins(mark_i) == 1
+
+
+def test_host_command_waivers_and_history(tmp_path: Path) -> None:
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_text(
+        "- rule: RES-HOST-01\n  justification: lab host, no real data (TKT-9)\n"
+        "  owner: lab@example.sa\n  expires: 2099-12-31\n"
+    )
+    db = tmp_path / "h.db"
+    args = [
+        "host",
+        "--local",
+        "--checks",
+        "host.residency",
+        "--label",
+        "data-classification=regulated",
+        "--format",
+        "json",
+        "--db",
+        str(db),
+        "--waivers",
+        str(waivers),
+    ]
+    first = run_souqscan(args)
+    # The country is undeclared: RES-HOST-01 fails, and the waiver accepts it.
+    assert first.statuses()["RES-HOST-01"] == "WAIVED", first.explain()
+    assert (
+        "lab host, no real data (TKT-9)"
+        in {f["rule_id"]: f["message"] for f in first.findings}["RES-HOST-01"]
+    )
+    assert first.code == 0, first.explain()
+    assert any(n.startswith("recorded as scan #1") for n in first.report["scan"]["notes"])
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("- rule: NOPE-01\n  justification: j\n  owner: o\n  expires: 2099-01-01\n")
+    refused = run_souqscan([*args[:-1], str(bad)])
+    assert refused.code == 2 and f"{bad}:1: unknown rule id 'NOPE-01'" in refused.stderr
+    assert len(run_souqscan(["history", "--db", str(db)]).stdout.strip().splitlines()) == 2
