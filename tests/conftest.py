@@ -81,9 +81,16 @@ def make_sshd(scratch: Path) -> Iterator[ServerFactory]:
         namespace: Namespace | None = None,
         directory: Path | None = None,
         extra_config: str = "",
+        extra_authorized: tuple[Path, ...] = (),
     ) -> SshServer:
         where = directory or Path(tempfile.mkdtemp(prefix="srv-", dir=scratch))
-        server = start_sshd(where, user=user, namespace=namespace, extra_config=extra_config)
+        server = start_sshd(
+            where,
+            user=user,
+            namespace=namespace,
+            extra_config=extra_config,
+            extra_authorized=extra_authorized,
+        )
         started.append(server)
         return server
 

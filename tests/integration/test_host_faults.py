@@ -34,6 +34,15 @@ WEAK_FILE = {
     "HOST-SSH-04": "FAIL",
 }
 FAST = ("--checks", "host.ssh", "--timeout", "2")
+FW_RULES = ("HOST-FW-01", "HOST-FW-02", "HOST-FW-03", "HOST-FW-04", "HOST-FW-05")
+# In a fresh network namespace: nothing loaded, nothing listening beyond loopback.
+FW_EMPTY_NETNS = {
+    "HOST-FW-01": "FAIL",
+    "HOST-FW-02": "FAIL",
+    "HOST-FW-03": "PASS",
+    "HOST-FW-04": "PASS",
+    "HOST-FW-05": "PASS",
+}
 
 
 def scan(server: SshServer, *extra: str, known_hosts: Path | None = None) -> CliResult:
@@ -221,14 +230,14 @@ COMMAND_FAULTS = [
         "#!/nonexistent/interpreter\n",
         WEAK_FILE,
         None,
-        1,
+        0,  # high and medium FAILs, below --fail-on critical
     ),
     CommandFault(
         "permission-denied",
         "#!/bin/sh\necho 'sshd: /etc/ssh/sshd_config: Permission denied' >&2\nexit 1\n",
         WEAK_FILE,
         None,
-        1,
+        0,  # high and medium FAILs, below --fail-on critical
     ),
 ]
 
@@ -238,21 +247,28 @@ COMMAND_FAULTS = [
 def test_command_fault(
     fault: CommandFault, make_sshd: ServerFactory, scratch: Path, tmp_path: Path
 ) -> None:
+    """The faulty command costs its own rules only: the firewall check still runs (in the
+    server's empty network namespace, so its statuses are exact too)."""
     require_root()
     directory = scratch / f"fault-{fault.name}-{tmp_path.name}"
     weak = planted.sshd_config(directory, planted.WEAK_SSHD, "planted_sshd_config")
     server = make_sshd(
         directory=directory,
-        namespace=Namespace(binds={"/etc/ssh/sshd_config": weak}, fakes={SSHD: fault.script}),
+        namespace=Namespace(
+            net=True, binds={"/etc/ssh/sshd_config": weak}, fakes={SSHD: fault.script}
+        ),
     )
     audit = tmp_path / "audit.jsonl"
-    result = scan(server, *FAST, "--audit-log", str(audit))
+    # --fail-on critical: the empty namespace's (high) firewall FAILs leave the exit code to
+    # the fault: 3 when it ends in ERROR.
+    args = ("--checks", "host.ssh,host.firewall", "--timeout", "2", "--fail-on", "critical")
+    result = scan(server, *args, "--audit-log", str(audit))
     assert result.code == fault.code, result.explain()
-    assert_well_formed(result, [server.target])
+    assert_well_formed(result, [server.target], fail_on_critical=True)
     assert_clean_stderr(result)
-    assert result.statuses(server.target) == fault.statuses
+    assert result.statuses(server.target) == {**fault.statuses, **FW_EMPTY_NETNS}
     if fault.reason is not None:
-        assert only_errors(result, server.target) == fault.reason
+        assert set(errors_by_rule(result, server.target).values()) == {fault.reason}
     assert result.duration < 20
     commands = [json.loads(line)["argv"][4:] for line in audit.read_text().splitlines()]
     assert ["sshd", "-T"] in commands
@@ -271,15 +287,6 @@ def unreadable_config(directory: Path) -> Path:
 
 
 NEEDS_ROOT = "cannot read /etc/ssh/sshd_config: permission denied (needs root or --sudo)"
-FW_RULES = ("HOST-FW-01", "HOST-FW-02", "HOST-FW-03", "HOST-FW-04", "HOST-FW-05")
-# In a fresh network namespace: nothing loaded, nothing listening beyond loopback.
-FW_EMPTY_NETNS = {
-    "HOST-FW-01": "FAIL",
-    "HOST-FW-02": "FAIL",
-    "HOST-FW-03": "PASS",
-    "HOST-FW-04": "PASS",
-    "HOST-FW-05": "PASS",
-}
 ROOT_ONLY = ("--checks", "host.ssh,host.firewall", "--timeout", "5")
 
 

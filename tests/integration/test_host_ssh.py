@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import ServerFactory
 from tests.support.cli import run_souqscan, ssh_args
 from tests.support.report import assert_well_formed, of_target, only_errors
 from tests.support.sshd import SshServer, stop_process
@@ -75,6 +76,28 @@ def test_full_scan_uses_one_connection_and_audits_every_command(
     assert ["id", "-u"] in words
     assert ["sshd", "-T"] in words
     assert len(words) > len({f["check_id"] for f in result.findings})  # many commands, one login
+
+
+def test_several_hosts_in_one_run_each_see_exactly_one_connection(
+    sshd: SshServer, make_sshd: ServerFactory
+) -> None:
+    shared = (sshd.client_key.with_suffix(".pub"),)
+    servers = [make_sshd(user=sshd.user, extra_authorized=shared) for _ in range(3)]
+    known_hosts = sshd.directory.parent / f"known_hosts-{servers[0].port}"
+    known_hosts.write_text("".join(s.known_hosts.read_text() for s in servers))
+    marks = [s.mark() for s in servers]
+    result = run_souqscan(
+        [
+            *ssh_args(servers[0].spec, sshd.client_key, known_hosts),
+            *(s.spec for s in servers[1:]),
+            "--checks",
+            "host.ssh,host.firewall,host.access",
+        ]
+    )
+    assert_well_formed(result, [s.target for s in servers])
+    assert [s.connections(m) for s, m in zip(servers, marks, strict=True)] == [1, 1, 1]
+    assert [s.logins(m) for s, m in zip(servers, marks, strict=True)] == [1, 1, 1]
+    assert all(s.sessions(m) > 3 for s, m in zip(servers, marks, strict=True))
 
 
 def test_local_scan_returns_a_well_formed_report() -> None:

@@ -27,17 +27,23 @@ FINDING_KEYS = {
 }
 
 
-def gate(findings: list[dict[str, Any]]) -> int:
-    """The exit code the documented policy gives these findings (with --fail-on low)."""
-    statuses = {f["status"] for f in findings}
-    if "FAIL" in statuses:
+def gate(findings: list[dict[str, Any]], fail_on_critical: bool = False) -> int:
+    """The exit code the documented policy gives these findings (--fail-on low or critical)."""
+    failing = [
+        f
+        for f in findings
+        if f["status"] == "FAIL" and (not fail_on_critical or f["severity"] == "critical")
+    ]
+    if failing:
         return 1
-    if "ERROR" in statuses:
+    if any(f["status"] == "ERROR" for f in findings):
         return 3
     return 0
 
 
-def assert_well_formed(result: CliResult, targets: list[str]) -> dict[str, Any]:
+def assert_well_formed(
+    result: CliResult, targets: list[str], *, fail_on_critical: bool = False
+) -> dict[str, Any]:
     """The report parses, names exactly ``targets``, and its findings are complete records."""
     assert "Traceback" not in result.stderr, result.explain()
     doc = result.report
@@ -57,7 +63,7 @@ def assert_well_formed(result: CliResult, targets: list[str]) -> dict[str, Any]:
         if f["status"] == "ERROR":
             assert f["message"].strip(), f"ERROR without a reason: {f}"
     assert doc["scan"]["counts"] == tally
-    assert result.code == gate(findings), result.explain()
+    assert result.code == gate(findings, fail_on_critical), result.explain()
     return doc
 
 

@@ -1,0 +1,1 @@
+"""Azure checks: facts from scanner.collectors.azure -> observations; baselines judge."""
