@@ -8,26 +8,22 @@ import json
 import pkgutil
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from scanner.baseline import loader
 from scanner.cli_common import finish, scan_options, select_checks
-from scanner.clouds.azure import (
-    PUBLIC_ARM,
-    AzureSession,
-    AzureSettings,
-    arm_scope,
-    list_subscriptions,
-    make_credential,
-)
 from scanner.engine import Target, scan
 from scanner.errors import ObservationError, UsageError
 from scanner.gate import EXIT_CODES_HELP
 from scanner.model import Severity, TargetKind
 from scanner.registry import Registry
 
+if TYPE_CHECKING:  # the SDKs load when a scan starts, not when `souqscan --help` runs
+    from scanner.clouds.azure import AzureSettings
+
+PUBLIC_ARM = "https://management.azure.com"
 SUBSCRIPTION_ID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 
@@ -56,6 +52,8 @@ def role_definition() -> dict[str, Any]:
 
 
 def _session_target(sub: str, settings: AzureSettings, credential: Any) -> Target:
+    from scanner.clouds.azure import AzureSession
+
     return Target(
         f"azure:{sub.lower()}",
         TargetKind.AZURE_SUBSCRIPTION,
@@ -74,6 +72,8 @@ def _failed_target(reason: str) -> Target:
 def build_targets(
     subscriptions: tuple[str, ...], everything: bool, settings: AzureSettings, credential: Any
 ) -> list[Target]:
+    from scanner.clouds.azure import list_subscriptions
+
     if everything:
         try:
             found = list_subscriptions(settings, credential)
@@ -162,6 +162,8 @@ def azure(
         return 0
     if bool(subscriptions) == all_subscriptions:
         raise UsageError("name --subscription ID (repeatable) or --all-subscriptions, not both")
+    from scanner.clouds.azure import AzureSettings, arm_scope, make_credential
+
     arm_scope(arm_endpoint)  # refuses a non-https endpoint before anything is sent
     registry = Registry.installed()
     chosen = select_checks(registry, patterns, TargetKind.AZURE_SUBSCRIPTION)

@@ -49,9 +49,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 Json = dict[str, Any]
 
-PUBLIC_ARM = "https://management.azure.com"
-# Defender for Cloud pricings: no SDK in our dependency set reads them; a plain GET does.
-PRICINGS_API_VERSION = "2024-01-01"
+PUBLIC_ARM = "https://management.azure.com"  # also the CLI default (scanner/cli_azure.py)
 # A hostile or broken endpoint cannot make us page forever.
 MAX_PAGES = 1000
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from scanner.clouds.azure import AzureSession, Json
 from scanner.collectors import collector
 from scanner.collectors.azure.common import (
     attempt,
@@ -21,6 +21,9 @@ from scanner.collectors.azure.compute import virtual_machine_list
 from scanner.collectors.azure.locations import LocationTable, locations
 from scanner.collectors.azure.tags import inherited_tags
 from scanner.errors import ObservationError
+
+if TYPE_CHECKING:
+    from scanner.clouds.azure import AzureSession, Json
 
 PERMISSIONS = (
     "Microsoft.RecoveryServices/vaults/read",

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from scanner.clouds.azure import AzureSession
 from scanner.errors import ObservationError
+
+if TYPE_CHECKING:
+    from scanner.clouds.azure import AzureSession
 
 T = TypeVar("T")
 Json = dict[str, Any]

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from scanner.clouds.azure import PRICINGS_API_VERSION, AzureSession, Json
 from scanner.collectors import collector
 from scanner.collectors.azure.common import text
 
+if TYPE_CHECKING:
+    from scanner.clouds.azure import AzureSession, Json
+
 PERMISSIONS = ("Microsoft.Security/pricings/read",)
+# No SDK in our dependency set reads the pricings; a plain GET through the same pipeline does.
+PRICINGS_API_VERSION = "2024-01-01"
 # The plans the issue names (servers, SQL, storage, containers): always observed, so a plan
 # the API leaves out is an ERROR rather than silently unjudged.
 CORE_PLANS = ("VirtualMachines", "SqlServers", "StorageAccounts", "Containers")

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from scanner.clouds.azure import AzureSession, Json
 from scanner.collectors import collector
 from scanner.collectors.azure.common import dig, items, location_code, text
 from scanner.regions import locate
+
+if TYPE_CHECKING:
+    from scanner.clouds.azure import AzureSession, Json
 
 PERMISSIONS = ("Microsoft.Resources/subscriptions/locations/read",)
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from scanner.clouds.azure import AzureSession, Json
 from scanner.collectors import collector
 from scanner.collectors.azure.common import (
     attempt,
@@ -25,6 +24,9 @@ from scanner.collectors.azure.common import (
 )
 from scanner.collectors.azure.tags import inherited_tags
 from scanner.errors import UnparsableOutput
+
+if TYPE_CHECKING:
+    from scanner.clouds.azure import AzureSession, Json
 
 PERMISSIONS = (
     "Microsoft.Network/networkSecurityGroups/read",

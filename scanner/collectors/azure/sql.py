@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from scanner.clouds.azure import AzureSession, Json
 from scanner.collectors import collector
 from scanner.collectors.azure.common import (
     attempt,
@@ -19,6 +18,9 @@ from scanner.collectors.azure.common import (
 from scanner.collectors.azure.locations import LocationTable, locations
 from scanner.collectors.azure.tags import inherited_tags
 from scanner.errors import ObservationError
+
+if TYPE_CHECKING:
+    from scanner.clouds.azure import AzureSession, Json
 
 PERMISSIONS = (
     "Microsoft.Sql/servers/read",

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from scanner.clouds.azure import AzureSession, Json
 from scanner.collectors import collector
 from scanner.collectors.azure.common import attempt, dig, flag, location_code, tags_of, text
 from scanner.collectors.azure.locations import LocationTable, locations
 from scanner.collectors.azure.tags import inherited_tags
+
+if TYPE_CHECKING:
+    from scanner.clouds.azure import AzureSession, Json
 
 PERMISSIONS = ("Microsoft.Storage/storageAccounts/read",)
 GEO = frozenset({"GRS", "RAGRS", "GZRS", "RAGZRS"})

@@ -25,7 +25,7 @@ LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 CLI_TIMEOUT = 120.0
 
 # Imported by the CLI subprocess (PYTHONPATH): the same guard as below, logging what it refused.
-GUARD = '''\
+GUARD = """\
 import os, socket
 _real = socket.getaddrinfo
 _allowed = {"127.0.0.1", "localhost", "::1"}
@@ -37,7 +37,7 @@ def _guarded(host, *args, **kwargs):
         raise socket.gaierror(socket.EAI_NONAME, "test guard refused " + name)
     return _real(host, *args, **kwargs)
 socket.getaddrinfo = _guarded
-'''
+"""
 
 
 @pytest.fixture(autouse=True)

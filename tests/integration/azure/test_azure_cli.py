@@ -37,9 +37,7 @@ def findings(run: Run) -> list[dict[str, Any]]:
 
 
 def table(run: Run) -> set[tuple[str, str, str]]:
-    return {
-        (f["rule_id"], f["resource_id"].rsplit("/", 1)[-1], f["status"]) for f in findings(run)
-    }
+    return {(f["rule_id"], f["resource_id"].rsplit("/", 1)[-1], f["status"]) for f in findings(run)}
 
 
 def expected_table() -> set[tuple[str, str, str]]:
@@ -125,9 +123,7 @@ def test_a_clean_subscription_passes_with_exit_zero(arm: FakeArm, azure_cli: Any
     assert set(statuses) == {"PASS", "NOT_APPLICABLE"}
 
 
-def test_all_subscriptions_discovers_what_the_credential_sees(
-    arm: FakeArm, azure_cli: Any
-) -> None:
+def test_all_subscriptions_discovers_what_the_credential_sees(arm: FakeArm, azure_cli: Any) -> None:
     quiet_world(arm)
     run = azure_cli("--all-subscriptions", "--checks", "azure.defender.plan")
     assert run.code == 0, run.explain()
@@ -149,7 +145,8 @@ def test_denied_list_is_error_naming_the_permission_and_the_rest_still_runs(
     errs = errors(run)
     assert set(errs) == {"AZ-NSG-01", "AZ-NSG-02", "AZ-NSG-03", "AZ-NSG-04"}
     assert errs["AZ-NSG-01"] == {
-        "access denied (403 AuthorizationFailed): needs Microsoft.Network/networkSecurityGroups/read"
+        "access denied (403 AuthorizationFailed): "
+        "needs Microsoft.Network/networkSecurityGroups/read"
     }
     assert Counter(f["status"] for f in findings(run))["PASS"] == 4  # Defender still judged
 
@@ -195,7 +192,9 @@ def test_malformed_json_is_error_never_pass(arm: FakeArm, azure_cli: Any) -> Non
     errs = errors(run)
     assert set(errs) == {"AZ-ENC-01", "AZ-ENC-02", "RES-AZ-SNAP-01", "RES-AZ-SNAP-02",
                          "RES-AZ-SNAP-03"}  # fmt: skip
-    assert errs["AZ-ENC-01"] == {"ARM sent a body that is not JSON reading Microsoft.Compute/disks/read"}
+    assert errs["AZ-ENC-01"] == {
+        "ARM sent a body that is not JSON reading Microsoft.Compute/disks/read"
+    }
 
 
 def test_slow_route_times_out_as_error(arm: FakeArm, azure_cli: Any) -> None:
@@ -231,9 +230,7 @@ def test_wrong_secret_is_an_authentication_error(arm: FakeArm, azure_cli: Any) -
     assert not [r for r in arm.requests if r.path.startswith("/subscriptions")]
 
 
-def test_http_arm_endpoint_is_refused_before_anything_is_sent(
-    arm: FakeArm, azure_cli: Any
-) -> None:
+def test_http_arm_endpoint_is_refused_before_anything_is_sent(arm: FakeArm, azure_cli: Any) -> None:
     run = azure_cli("--subscription", scenario.SUB, endpoint="http://127.0.0.1:9")
     assert run.code == 2, run.explain()
     assert "https://" in run.stderr
