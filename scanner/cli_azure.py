@@ -7,6 +7,7 @@ import importlib
 import json
 import pkgutil
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,7 @@ import click
 
 from scanner.baseline import loader
 from scanner.cli_common import finish, scan_options, select_checks
+from scanner.collectors import Collector
 from scanner.engine import Target, scan
 from scanner.errors import ObservationError, UsageError
 from scanner.gate import EXIT_CODES_HELP
@@ -51,13 +53,21 @@ def role_definition() -> dict[str, Any]:
     }
 
 
-def _session_target(sub: str, settings: AzureSettings, credential: Any) -> Target:
+def _session_target(
+    sub: str, settings: AzureSettings, credential: Any, reads: Sequence[Collector[Any, Any]]
+) -> Target:
     from scanner.clouds.azure import AzureSession
+
+    def connect() -> AzureSession:
+        session = AzureSession(sub.lower(), settings, credential)
+        # The engine runs a target's checks one after another; their reads need not wait.
+        session.prefetch(c.collect for c in reads)
+        return session
 
     return Target(
         f"azure:{sub.lower()}",
         TargetKind.AZURE_SUBSCRIPTION,
-        lambda: AzureSession(sub.lower(), settings, credential),
+        connect,
         lambda session: session.close(),
     )
 
@@ -70,7 +80,11 @@ def _failed_target(reason: str) -> Target:
 
 
 def build_targets(
-    subscriptions: tuple[str, ...], everything: bool, settings: AzureSettings, credential: Any
+    subscriptions: tuple[str, ...],
+    everything: bool,
+    settings: AzureSettings,
+    credential: Any,
+    reads: Sequence[Collector[Any, Any]] = (),
 ) -> list[Target]:
     from scanner.clouds.azure import list_subscriptions
 
@@ -82,13 +96,13 @@ def build_targets(
         usable = [s for s in found if s.state.lower() not in ("disabled", "deleted")]
         if not usable:
             return [_failed_target("the credential sees no enabled subscription")]
-        return [_session_target(s.id, settings, credential) for s in usable]
+        return [_session_target(s.id, settings, credential, reads) for s in usable]
     seen: dict[str, None] = {}
     for sub in subscriptions:
         if not SUBSCRIPTION_ID.match(sub.strip()):
             raise UsageError(f"--subscription {sub!r} is not a subscription id (a GUID)")
         seen.setdefault(sub.strip().lower())
-    return [_session_target(s, settings, credential) for s in seen]
+    return [_session_target(s, settings, credential, reads) for s in seen]
 
 
 @click.command(epilog=EXIT_CODES_HELP)
@@ -176,6 +190,8 @@ def azure(
         timeout=timeout,
     )
     credential = make_credential(settings)
-    targets = build_targets(subscriptions, all_subscriptions, settings, credential)
+    # Only the collectors the selected checks need, each once.
+    reads = list({c.collector.name: c.collector for c in chosen}.values())
+    targets = build_targets(subscriptions, all_subscriptions, settings, credential, reads)
     result = scan(targets, chosen, base, concurrency=concurrency)
     return finish(result, fmt, output, fail_on)

@@ -13,8 +13,8 @@ import inspect
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -210,8 +210,9 @@ class AzureSession:
     _clients: dict[Callable[..., Any], Any] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _counter: _RequestCounter = field(default_factory=_RequestCounter, repr=False)
-    _shared: dict[str, Any] = field(default_factory=dict, repr=False)
-    _shared_lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _shared: dict[str, Future[Any]] = field(default_factory=dict, repr=False)
+    _shared_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _prefetcher: ThreadPoolExecutor | None = field(default=None, repr=False)
 
     @property
     def requests(self) -> int:
@@ -228,19 +229,35 @@ class AzureSession:
             return made
 
     def once(self, name: str, fn: Callable[[], T]) -> T:
-        """A read several collectors need (locations, tags): made once per subscription, its
-        failure remembered too, so every collector that needs it reports the same reason."""
+        """A read several collectors need (locations, tags, a collector's whole fact): made
+        once per subscription, its failure remembered too, so everything that needs it gets
+        the same answer or the same reason. A caller arriving while another thread makes the
+        read waits for it (the thread making a read owns it, so no one waits on a read that
+        has not started, and reads do not depend on each other in a cycle)."""
         with self._shared_lock:
-            if name not in self._shared:
-                try:
-                    self._shared[name] = fn()
-                except ObservationError as exc:
-                    self._shared[name] = exc
-            found = self._shared[name]
-        if isinstance(found, ObservationError):
-            raise found
-        result: T = found
+            pending = self._shared.get(name)
+            owner = pending is None
+            if pending is None:
+                pending = self._shared[name] = Future()
+        if owner:
+            try:
+                pending.set_result(fn())
+            except BaseException as exc:  # noqa: BLE001 - a bug too is kept and re-raised to each caller
+                pending.set_exception(exc)
+        result: T = pending.result()
         return result
+
+    def prefetch(self, reads: Iterable[Callable[[AzureSession], Any]]) -> None:
+        """Start reads in the background (resource types of one subscription concurrently);
+        whoever needs one later gets it through ``once`` without asking ARM again."""
+        with self._shared_lock:
+            if self._prefetcher is None:
+                self._prefetcher = ThreadPoolExecutor(
+                    max_workers=self.settings.workers, thread_name_prefix="souqscan-arm"
+                )
+            pool = self._prefetcher
+        for read in reads:
+            pool.submit(_quietly, read, self)
 
     def call(self, permission: str, fn: Callable[[], T]) -> T:
         with translated(permission):
@@ -292,6 +309,8 @@ class AzureSession:
             return list(pool.map(fn, items))
 
     def close(self) -> None:
+        if self._prefetcher is not None:
+            self._prefetcher.shutdown(wait=True, cancel_futures=True)
         with self._lock:
             clients = list(self._clients.values())
             self._clients.clear()
@@ -299,6 +318,13 @@ class AzureSession:
             closer = getattr(made, "close", None)
             if callable(closer):
                 closer()
+
+
+def _quietly(read: Callable[[AzureSession], Any], session: AzureSession) -> None:
+    """A prefetched read's outcome, failure included, waits in ``once`` for its reader."""
+    # The outcome is kept in the session's future and re-raised to whoever reads it.
+    with suppress(BaseException):
+        read(session)
 
 
 def build_client(

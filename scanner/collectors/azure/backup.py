@@ -7,13 +7,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from scanner.collectors import collector
 from scanner.collectors.azure.common import (
     attempt,
     dig,
     listing,
     location_code,
     resource_group,
+    shared_collector,
     tags_of,
     text,
 )
@@ -104,7 +104,7 @@ class VaultFacts:
     tags_error: str | None = None
 
 
-@collector("azure.backup.vaults")
+@shared_collector("azure.backup.vaults")
 def vaults(session: AzureSession) -> VaultFacts:
     """Recovery Services vaults: redundancy, soft delete, immutability."""
     from azure.mgmt.recoveryservices import RecoveryServicesClient
@@ -169,7 +169,7 @@ class ProtectionFacts:
     tags_error: str | None = None
 
 
-@collector("azure.backup.protection")
+@shared_collector("azure.backup.protection")
 def protection(session: AzureSession) -> ProtectionFacts:
     """Which VMs are protected by a Recovery Services vault (Azure VM backup items)."""
     from azure.mgmt.recoveryservicesbackup import RecoveryServicesBackupClient

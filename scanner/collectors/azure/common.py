@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from scanner.collectors import Collector, collector
 from scanner.errors import ObservationError
 
 if TYPE_CHECKING:
@@ -78,9 +79,20 @@ def merge_tags(*layers: Mapping[str, str]) -> dict[str, str]:
     return merged
 
 
-def once(session: AzureSession, name: str, fn: Callable[[], T]) -> T:
-    """A collector's result shared by the other collectors of the same subscription."""
-    return session.once(name, fn)
+def shared_collector(
+    name: str,
+) -> Callable[[Callable[[AzureSession], T]], Collector[AzureSession, T]]:
+    """``@collector`` whose fact is made once per subscription, so other collectors (and a
+    prefetch started when the subscription connects) share it instead of reading again."""
+
+    def wrap(fn: Callable[[AzureSession], T]) -> Collector[AzureSession, T]:
+        def collect(session: AzureSession) -> T:
+            return session.once(name, lambda: fn(session))
+
+        collect.__doc__ = fn.__doc__
+        return collector(name)(collect)
+
+    return wrap
 
 
 def listing(session: AzureSession, name: str, permission: str, fn: Callable[[], Any]) -> list[Json]:

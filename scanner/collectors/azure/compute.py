@@ -11,7 +11,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from scanner.collectors import collector
 from scanner.collectors.azure.common import (
     attempt,
     dig,
@@ -19,6 +18,7 @@ from scanner.collectors.azure.common import (
     listing,
     location_code,
     resource_group,
+    shared_collector,
     tags_of,
     text,
 )
@@ -128,7 +128,7 @@ class VmFacts:
     tags_error: str | None = None
 
 
-@collector("azure.compute.vms")
+@shared_collector("azure.compute.vms")
 def virtual_machines(session: AzureSession) -> VmFacts:
     """VMs with the patch summary of their instance view."""
     compute = _client(session)
@@ -192,7 +192,7 @@ class DiskFacts:
     tags_error: str | None = None
 
 
-@collector("azure.compute.disks")
+@shared_collector("azure.compute.disks")
 def disks(session: AzureSession) -> DiskFacts:
     """Managed disks and their encryption."""
     found = [parse_disk(i) for i in _disk_list(session) if text(i, "id")]
@@ -240,7 +240,7 @@ class SnapshotFacts:
     places: LocationTable
 
 
-@collector("azure.compute.snapshots")
+@shared_collector("azure.compute.snapshots")
 def snapshots(session: AzureSession) -> SnapshotFacts:
     """Disk snapshots (copies) with the disk each was taken from."""
     compute = _client(session)

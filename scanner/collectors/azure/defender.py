@@ -6,8 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from scanner.collectors import collector
-from scanner.collectors.azure.common import text
+from scanner.collectors.azure.common import shared_collector, text
 
 if TYPE_CHECKING:
     from scanner.clouds.azure import AzureSession, Json
@@ -47,7 +46,7 @@ def parse_pricings(raw: Iterable[Json], subscription_id: str) -> tuple[Plan, ...
     return tuple(sorted(found.values(), key=lambda p: p.name.lower()))
 
 
-@collector("azure.defender")
+@shared_collector("azure.defender")
 def pricings(session: AzureSession) -> tuple[Plan, ...]:
     """Defender for Cloud pricing tier of every plan."""
     raw = session.get_json(

@@ -7,8 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from scanner.collectors import collector
-from scanner.collectors.azure.common import location_code, tags_of, text
+from scanner.collectors.azure.common import location_code, shared_collector, tags_of, text
 from scanner.collectors.azure.locations import LocationTable, locations
 from scanner.collectors.azure.tags import TagContext, inherited_tags
 
@@ -51,10 +50,10 @@ def parse_resources(raw: Iterable[Json], context: TagContext) -> tuple[AzureReso
     return tuple(sorted(found, key=lambda r: r.id.lower()))
 
 
-@collector("azure.resources")
+@shared_collector("azure.resources")
 def inventory(session: AzureSession) -> Inventory:
     """Generic resource list with effective tags and the location table."""
-    return session.once("azure.resources", lambda: _read(session))
+    return _read(session)
 
 
 def _read(session: AzureSession) -> Inventory:

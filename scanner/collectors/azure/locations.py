@@ -12,8 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from scanner.collectors import collector
-from scanner.collectors.azure.common import dig, items, location_code, text
+from scanner.collectors.azure.common import dig, items, location_code, shared_collector, text
 from scanner.regions import locate
 
 if TYPE_CHECKING:
@@ -78,10 +77,10 @@ def parse_locations(raw: Iterable[Json]) -> LocationTable:
     return LocationTable(table)
 
 
-@collector("azure.locations")
+@shared_collector("azure.locations")
 def locations(session: AzureSession) -> LocationTable:
     """The subscription's locations with their paired regions."""
-    return session.once("azure.locations", lambda: _read(session))
+    return _read(session)
 
 
 def _read(session: AzureSession) -> LocationTable:

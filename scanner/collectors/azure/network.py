@@ -11,7 +11,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from scanner.collectors import collector
 from scanner.collectors.azure.common import (
     attempt,
     dig,
@@ -19,6 +18,7 @@ from scanner.collectors.azure.common import (
     items,
     listing,
     location_code,
+    shared_collector,
     tags_of,
     text,
 )
@@ -302,7 +302,7 @@ def _firewalls(session: AzureSession) -> list[Json]:
     )
 
 
-@collector("azure.network.nsgs")
+@shared_collector("azure.network.nsgs")
 def security_groups(session: AzureSession) -> tuple[Nsg, ...]:
     """Network security groups with the ports the Internet reaches through them."""
     return tuple(
@@ -318,7 +318,7 @@ class VnetFacts:
     tags_error: str | None = None
 
 
-@collector("azure.network.vnets")
+@shared_collector("azure.network.vnets")
 def virtual_networks(session: AzureSession) -> VnetFacts:
     """Virtual networks, their subnets' NSGs, DDoS protection and Azure Firewalls."""
     vnets = [parse_vnet(i) for i in _vnets(session) if text(i, "id")]
@@ -346,7 +346,7 @@ class NicFacts:
     subnets_error: str | None = None
 
 
-@collector("azure.network.nics")
+@shared_collector("azure.network.nics")
 def interfaces(session: AzureSession) -> NicFacts:
     """Network interfaces with their own NSG and their subnets' NSGs."""
     nics = tuple(

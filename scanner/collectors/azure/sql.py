@@ -7,11 +7,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from scanner.collectors import collector
 from scanner.collectors.azure.common import (
     attempt,
     location_code,
     resource_group,
+    shared_collector,
     tags_of,
     text,
 )
@@ -104,7 +104,7 @@ class SqlFacts:
     tags_error: str | None = None
 
 
-@collector("azure.sql")
+@shared_collector("azure.sql")
 def sql(session: AzureSession) -> SqlFacts:
     """SQL servers and databases with TDE state and geo-replica locations."""
     from azure.mgmt.sql import SqlManagementClient

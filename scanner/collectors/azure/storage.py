@@ -7,8 +7,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from scanner.collectors import collector
-from scanner.collectors.azure.common import attempt, dig, flag, location_code, tags_of, text
+from scanner.collectors.azure.common import (
+    attempt,
+    dig,
+    flag,
+    location_code,
+    shared_collector,
+    tags_of,
+    text,
+)
 from scanner.collectors.azure.locations import LocationTable, locations
 from scanner.collectors.azure.tags import inherited_tags
 
@@ -117,7 +124,7 @@ def parse_accounts(raw: Iterable[Json], places: LocationTable) -> tuple[StorageA
     )
 
 
-@collector("azure.storage")
+@shared_collector("azure.storage")
 def storage(session: AzureSession) -> StorageFacts:
     """Storage accounts with effective tags and the location table."""
     from azure.mgmt.storage import StorageManagementClient

@@ -11,8 +11,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from scanner.collectors import collector
-from scanner.collectors.azure.common import merge_tags, resource_group, tags_of, text
+from scanner.collectors.azure.common import (
+    merge_tags,
+    resource_group,
+    shared_collector,
+    tags_of,
+    text,
+)
 
 if TYPE_CHECKING:
     from scanner.clouds.azure import AzureSession, Json
@@ -37,10 +42,10 @@ def parse_groups(raw: Iterable[Json]) -> dict[str, dict[str, str]]:
     return {name.lower(): tags_of(g) for g in raw if (name := text(g, "name"))}
 
 
-@collector("azure.tags")
+@shared_collector("azure.tags")
 def inherited_tags(session: AzureSession) -> TagContext:
     """Subscription and resource group tags."""
-    return session.once("azure.tags", lambda: _read(session))
+    return _read(session)
 
 
 def _read(session: AzureSession) -> TagContext:
