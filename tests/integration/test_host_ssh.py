@@ -108,7 +108,11 @@ def test_local_scan_returns_a_well_formed_report() -> None:
 
 def test_ssh_and_local_scans_of_one_machine_agree(sshd: SshServer) -> None:
     """The plain server runs commands on this very machine: both paths must see the same."""
-    result = run_souqscan([*ssh_args(sshd.spec, sshd.client_key, sshd.known_hosts), "--local"])
+    # A generous per-command timeout: a timed-out apt simulation on one side only (the suite
+    # shares two cores) would be a difference in load, not in what the two paths see.
+    result = run_souqscan(
+        [*ssh_args(sshd.spec, sshd.client_key, sshd.known_hosts), "--local", "--timeout", "180"]
+    )
     assert_well_formed(result, ["local", sshd.target])
     assert machine_state(result.statuses(sshd.target)) == machine_state(result.statuses("local")), (
         result.explain()
