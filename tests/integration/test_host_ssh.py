@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import ServerFactory
 from tests.support.cli import run_souqscan, ssh_args
-from tests.support.report import assert_well_formed, of_target, only_errors
+from tests.support.report import assert_well_formed, only_errors
 from tests.support.sshd import SshServer, stop_process
 
 pytestmark = pytest.mark.sshd
@@ -202,4 +202,3 @@ def test_encrypted_identity_without_agent_is_an_error_naming_the_fix(
     assert only_errors(result, server.target) == (
         "the identity key is encrypted: load it into ssh-agent"
     )
-    assert of_target(result, server.target)
