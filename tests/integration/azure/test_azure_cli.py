@@ -235,3 +235,29 @@ def test_http_arm_endpoint_is_refused_before_anything_is_sent(arm: FakeArm, azur
     assert run.code == 2, run.explain()
     assert "https://" in run.stderr
     assert arm.requests == []
+
+
+def test_one_denied_read_stays_with_the_rules_it_feeds(arm: FakeArm, azure_cli: Any) -> None:
+    """Locations denied: every residency verdict is ERROR naming the permission; hardening
+    verdicts that need no location stand. One VM's instance view denied: only that VM."""
+    scenario.planted().install(arm)
+    arm.fault(r"/locations$", 403, body=fake_arm.error_body("AuthorizationFailed", "no"))
+    arm.fault(r"/virtualMachines/vmpatched/instanceView$", 403,
+              body=fake_arm.error_body("AuthorizationFailed", "no"))  # fmt: skip
+    run = azure_cli("--subscription", scenario.SUB)
+    assert run.code == 1, run.explain()
+    got = table(run)
+    residency = {row for row in got if row[0].startswith("RES-AZ-") and row[0] != "RES-AZ-CLS-01"}
+    assert residency and {status for _, _, status in residency} == {"ERROR"}
+    located = "needs Microsoft.Resources/subscriptions/locations/read"
+    assert all(located in m for rule, ms in errors(run).items() if rule.startswith("RES-AZ-")
+               and rule != "RES-AZ-CLS-01" for m in ms)  # fmt: skip
+    assert ("AZ-TLS-01", "stconfinsecure", "FAIL") in got
+    assert ("AZ-NSG-01", "nsgrdpany", "FAIL") in got
+    assert ("AZ-PATCH-01", "vmpatched", "ERROR") in got
+    assert ("AZ-PATCH-01", "vmunpatched", "FAIL") in got
+    assert errors(run)["AZ-PATCH-01"] == {
+        "could not verify: access denied (403 AuthorizationFailed): "
+        "needs Microsoft.Compute/virtualMachines/instanceView/read",
+        "could not verify: no patch assessment in the VM's instance view",  # vmnoassess
+    }
