@@ -15,6 +15,7 @@ from tabulate import tabulate
 from scanner import __version__
 from scanner.baseline import loader
 from scanner.cli_aws import aws
+from scanner.cli_azure import azure
 from scanner.cli_common import finish, scan_options, select_checks, validate_waivers
 from scanner.cli_estate import COMMANDS as ESTATE_COMMANDS
 from scanner.engine import scan
@@ -217,12 +218,8 @@ def baselines_validate(files: tuple[Path, ...]) -> int:
     return int(worst)
 
 
-for _command in ESTATE_COMMANDS:
+for _command in (*ESTATE_COMMANDS, aws, azure):
     cli.add_command(_command)
-
-cli.add_command(aws)
-
-cli.add_command(__import__("scanner.cli_azure", fromlist=["azure"]).azure)  # souqscan azure
 
 
 def main(argv: Sequence[str] | None = None) -> None:
