@@ -123,3 +123,9 @@ def test_unknown_attribute_carries_its_reason() -> None:
         "ids:auditd", {"configured": None}, why_unknown={"configured": "sudo refused auditctl"}
     )
     assert r.judge(obs) == (Status.ERROR, "could not determine configured: sudo refused auditctl")
+
+
+def test_evidence_lists_are_bounded() -> None:
+    r = rule(Condition("ports", "all", inner=Condition("item", "not_in", (22,))))
+    evidence = r.evidence(Observation.of("nsg", ports=list(range(65536))))
+    assert evidence["ports"] == (*range(50), "… 65486 more")
