@@ -159,10 +159,20 @@ class Rule:
         )
 
     def evidence(self, obs: Observation) -> Mapping[str, Value]:
+        """The judged attributes, each list bounded: a port list can hold 65,536 items."""
         keys: Sequence[str] = self.evidence_keys or [
             c.attribute for c in (*self.when, *self.expect)
         ]
-        return {k: obs.values[k] for k in dict.fromkeys(keys) if k in obs.values}
+        return {k: _bounded(obs.values[k]) for k in dict.fromkeys(keys) if k in obs.values}
+
+
+EVIDENCE_ITEMS = 50
+
+
+def _bounded(value: Value) -> Value:
+    if isinstance(value, tuple) and len(value) > EVIDENCE_ITEMS:
+        return (*value[:EVIDENCE_ITEMS], f"… {len(value) - EVIDENCE_ITEMS} more")
+    return value
 
 
 def _unknown(obs: Observation, attribute: str) -> str:
