@@ -115,12 +115,14 @@ def translate(exc: Exception, action: str, region: str | None) -> ObservationErr
             message = ""
         label = code if code and code != str(status) else f"HTTP {status}"
         detail = f"{label}: {message}" if message else label
-        if code.startswith("AccessDenied") or code in DENIED_CODES:
+        # A 403 with no AWS error code (a proxy, a gateway) is a refusal all the same.
+        bare_403 = status == 403 and code in ("", "403")
+        if code.startswith("AccessDenied") or code in DENIED_CODES or bare_403:
             return AccessDenied(f"{action} denied{where} ({detail}); grant {action}")
         if code in THROTTLED_CODES:
             return Throttled(f"{action} throttled{where} past the retry limit ({detail})")
         if code in NOT_ENABLED_CODES:
-            return RegionNotEnabled(f"region{where or ' ?'} not enabled for this account")
+            return RegionNotEnabled(f"{region or 'region'} not enabled for this account ({code})")
         if code in AUTH_CODES:
             return AuthenticationFailed(f"{action}{where}: credentials refused ({detail})")
         return ObservationError(f"{action} failed{where} ({_one_line(detail, 160)})")
@@ -130,7 +132,8 @@ def translate(exc: Exception, action: str, region: str | None) -> ObservationErr
         )
     if isinstance(exc, bex.ReadTimeoutError):
         return CommandTimedOut(f"{action}{where} timed out waiting for a response")
-    if isinstance(exc, bex.EndpointConnectionError | bex.ConnectTimeoutError):
+    if isinstance(exc, bex.ConnectionError | bex.ConnectionClosedError):
+        # Refused, timed out connecting, proxy failure, or the connection dropped unanswered.
         return TargetUnreachable(f"{action}{where}: endpoint unreachable ({_one_line(exc)})")
     if isinstance(exc, bex.ResponseParserError):
         return UnparsableOutput(f"{action}{where}: unparsable response ({_one_line(exc, 120)})")

@@ -97,7 +97,7 @@ class _Builder:
         return self._keys
 
     def at_rest(
-        self, region: str, encrypted: bool | None, key: str | None, default: str
+        self, region: str, encrypted: bool | None, key: str | None, default: str | None = None
     ) -> Got[AtRest]:
         if encrypted is False:
             return Got(AtRest(False, Got(kms.NONE)))
@@ -191,7 +191,7 @@ def _ec2(b: _Builder) -> None:
                     "ebs-volume",
                     Got(region),
                     Got(v.tags),
-                    b.at_rest(region, v.encrypted, v.kms_key, kms.AWS_MANAGED),
+                    b.at_rest(region, v.encrypted, v.kms_key),
                     backups=backups,
                 )
             )
@@ -212,7 +212,7 @@ def _ec2(b: _Builder) -> None:
                     "ebs-snapshot",
                     Got(region),
                     Got(s.tags),
-                    b.at_rest(region, s.encrypted, s.kms_key, kms.AWS_MANAGED),
+                    b.at_rest(region, s.encrypted, s.kms_key),
                     Got(tuple(copies.get((region, s.id), []))),
                 )
             )
@@ -254,7 +254,7 @@ def _rds(b: _Builder) -> None:
                     db.kind,
                     Got(region),
                     Got(db.tags),
-                    b.at_rest(region, db.encrypted, db.kms_key, kms.AWS_MANAGED),
+                    b.at_rest(region, db.encrypted, db.kms_key),
                     Got(tuple(db_copies)),
                     # An instance of a cluster is backed up by its cluster.
                     None if db.cluster else automated,
@@ -267,7 +267,7 @@ def _rds(b: _Builder) -> None:
                     snap.kind,
                     Got(region),
                     Got(snap.tags),
-                    b.at_rest(region, snap.encrypted, snap.kms_key, kms.AWS_MANAGED),
+                    b.at_rest(region, snap.encrypted, snap.kms_key),
                     Got(tuple(snapshot_copies.get(snap.arn, []))),
                 )
             )
@@ -285,7 +285,7 @@ def _dynamodb(b: _Builder) -> None:
                 encryption = (
                     Got(AtRest(True, Got(kms.AWS_OWNED)))
                     if desc.sse_type == "AWS_OWNED"
-                    else b.at_rest(region, True, desc.kms_key, kms.AWS_MANAGED)
+                    else b.at_rest(region, True, desc.kms_key)
                 )
                 copies = Got(
                     tuple(
@@ -313,7 +313,13 @@ def _efs(b: _Builder) -> None:
             copies: Got[tuple[Copy, ...]] = (
                 Got(
                     tuple(
-                        Copy("replica", f"{dest_region}:{dest_id}", Got(dest_region))
+                        Copy(
+                            "replica",
+                            b.account.arn(
+                                "elasticfilesystem", dest_region, f"file-system/{dest_id}"
+                            ),
+                            Got(dest_region),
+                        )
                         for dest_region, dest_id in fs.replicas.value
                     )
                 )
@@ -326,7 +332,7 @@ def _efs(b: _Builder) -> None:
                     "efs-file-system",
                     Got(region),
                     Got(fs.tags),
-                    b.at_rest(region, fs.encrypted, fs.kms_key, kms.AWS_MANAGED),
+                    b.at_rest(region, fs.encrypted, fs.kms_key),
                     copies,
                     Got(()),  # EFS backups are AWS Backup recovery points: counted as copies
                 )
@@ -344,7 +350,11 @@ def _kms(b: _Builder) -> None:
                 ()
                 if key.is_replica
                 else tuple(
-                    Copy("multi-region-key-replica", f"{other}:{key.meta.id}", Got(other))
+                    Copy(
+                        "multi-region-key-replica",
+                        b.account.arn("kms", other, f"key/{key.meta.id}"),
+                        Got(other),
+                    )
                     for other in key.meta.replica_regions
                 )
             )
@@ -395,8 +405,10 @@ def _backup(b: _Builder) -> None:
             ).append(point)
     extra: dict[str, list[Copy]] = {}
     for (source, vault_arn), points in sorted(groups.items()):
+        # No count in the name: the resource id (and so the finding's fingerprint) must not
+        # change with every night's recovery point.
         kind = "backup-copy" if any(p.source_vault_arn for p in points) else "recovery-points"
-        copy = Copy(f"{kind} ({len(points)} in vault)", vault_arn, _arn_region(vault_arn))
+        copy = Copy(kind, vault_arn, _arn_region(vault_arn))
         if source in by_arn:
             extra.setdefault(source, []).append(copy)
         else:

@@ -159,10 +159,13 @@ class KeyBook:
                         alias_arn = self.account.arn("kms", key.region, ref)
                         self._index[(key.region, alias_arn)] = key.meta.manager
 
-    def manager(self, region: str, ref: str | None, *, default_if_none: str) -> Got[str]:
+    def manager(self, region: str, ref: str | None, *, default_if_none: str | None) -> Got[str]:
         """``customer`` or ``aws-managed`` for a KMS key; ``default_if_none`` when the resource
-        names no key (the service's own key)."""
+        names no key and its service documents which key that means (S3 ``aws:kms`` without
+        a key id: aws/s3). None: the API always names the key, so its absence is unknown."""
         if ref is None:
+            if default_if_none is None:
+                return Got(error="encrypted, but the API reported no KMS key id")
             return Got(default_if_none)
         key_region = region_of_arn(ref) or region
         found = self._index.get((key_region, ref))
