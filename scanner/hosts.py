@@ -84,4 +84,3 @@ def unique(specs: Sequence[HostSpec]) -> list[HostSpec]:
     for spec in specs:
         seen.setdefault(spec.target, spec)
     return list(seen.values())
-
