@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import json
 import logging
 import sys
 import traceback
@@ -216,6 +217,22 @@ def baselines_validate(files: tuple[Path, ...]) -> int:
         else:
             click.echo(f"{path}: ok ({b.id} {b.version}, {len(b.rules)} rules)")
     return int(worst)
+
+
+@cli.command()
+@click.argument("provider", type=click.Choice(["aws", "azure"]))
+def permissions(provider: str) -> int:
+    """The least-privilege, read-only grant souqscan needs: an IAM policy or an Azure role."""
+    if provider == "aws":
+        from scanner.collectors.aws import policy
+
+        document = policy().document()
+    else:
+        from scanner.cli_azure import role_definition
+
+        document = role_definition()
+    click.echo(json.dumps(document, indent=2))
+    return 0
 
 
 for _command in (*ESTATE_COMMANDS, aws, azure):
