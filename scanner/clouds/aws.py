@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import boto3
 import botocore.exceptions as bex
 from botocore.config import Config
+from botocore.parsers import ResponseParserError
 
 from scanner.errors import (
     AccessDenied,
@@ -81,6 +82,9 @@ IAM_ACTION_OVERRIDES = {
     ("s3", "GetPublicAccessBlock"): "s3:GetBucketPublicAccessBlock",
     ("s3", "GetBucketLifecycleConfiguration"): "s3:GetLifecycleConfiguration",
 }
+# Everything botocore raises for a failed call. ResponseParserError (garbage instead of XML or
+# JSON) derives from Exception alone, so it must be named.
+SDK_ERRORS = (bex.ClientError, bex.BotoCoreError, ResponseParserError)
 READ_ONLY_ACTION = re.compile(r"^[a-z0-9-]+:(Describe|Get|List|BatchGet)[A-Za-z0-9]*$")
 
 
@@ -135,7 +139,7 @@ def translate(exc: Exception, action: str, region: str | None) -> ObservationErr
     if isinstance(exc, bex.ConnectionError | bex.ConnectionClosedError):
         # Refused, timed out connecting, proxy failure, or the connection dropped unanswered.
         return TargetUnreachable(f"{action}{where}: endpoint unreachable ({_one_line(exc)})")
-    if isinstance(exc, bex.ResponseParserError):
+    if isinstance(exc, ResponseParserError):
         return UnparsableOutput(f"{action}{where}: unparsable response ({_one_line(exc, 120)})")
     if isinstance(exc, bex.TokenRetrievalError | bex.SSOError):
         return AuthenticationFailed(f"AWS credentials could not be obtained ({_one_line(exc)})")
@@ -349,7 +353,7 @@ class AwsAccount:
         client = self.session.client(service, region)
         try:
             response: dict[str, Any] = getattr(client, method)(**params)
-        except (bex.ClientError, bex.BotoCoreError) as exc:
+        except SDK_ERRORS as exc:
             if isinstance(exc, bex.ClientError) and _code(exc) in set(absent):
                 return None
             raise translate(exc, self._action(client, method), region) from exc
@@ -365,7 +369,7 @@ class AwsAccount:
             raise TypeError(f"{action} has no paginator: use call()")
         try:
             yield from client.get_paginator(method).paginate(**params)
-        except (bex.ClientError, bex.BotoCoreError) as exc:
+        except SDK_ERRORS as exc:
             raise translate(exc, action, region) from exc
 
     def items(
@@ -387,7 +391,7 @@ class AwsAccount:
             headers = client.head_bucket(Bucket=bucket)["ResponseMetadata"]["HTTPHeaders"]
         except bex.ClientError as exc:
             headers = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
-        except bex.BotoCoreError as exc:
+        except (bex.BotoCoreError, ResponseParserError) as exc:
             raise translate(exc, "s3:ListBucket", region) from exc
         found = headers.get("x-amz-bucket-region")
         if isinstance(found, str) and found:
@@ -452,7 +456,7 @@ def identify(session: AwsSession) -> Identity:
     client = session.client("sts", region)
     try:
         found = client.get_caller_identity()
-    except (bex.ClientError, bex.BotoCoreError) as exc:
+    except SDK_ERRORS as exc:
         raise translate(exc, "sts:GetCallerIdentity", region) from exc
     arn = str(found.get("Arn", ""))
     partition = arn.split(":")[1] if arn.count(":") >= 5 else "aws"
@@ -470,7 +474,7 @@ def discover_regions(
     notes: list[str] = []
     try:
         found = client.describe_regions(AllRegions=True)
-    except (bex.ClientError, bex.BotoCoreError) as exc:
+    except SDK_ERRORS as exc:
         error = translate(exc, "ec2:DescribeRegions", region)
         if requested is None:
             raise error from exc

@@ -1,5 +1,5 @@
-"""CloudTrail trails that apply to the account's signing region (multi-region trails appear in
-every region), with whether each is logging."""
+"""CloudTrail trails, read in each scanned region (a single-region trail is visible only in
+its home region), with whether each is logging."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from functools import partial
 
 from scanner.clouds.aws import AwsAccount
 from scanner.collectors import collector
-from scanner.collectors.aws.common import Got, attempt, flag, text
+from scanner.collectors.aws.common import Got, Regional, attempt, flag, per_region, text
 
 PERMISSIONS = ("cloudtrail:DescribeTrails", "cloudtrail:GetTrailStatus")
 
@@ -30,16 +30,17 @@ def _is_logging(account: AwsAccount, home: str, arn: str) -> bool:
 
 
 @collector("aws.cloudtrail.trails")
-def trails(account: AwsAccount) -> tuple[Trail, ...]:
-    """DescribeTrails (shadow trails included) and GetTrailStatus in each trail's home region."""
+def trails(account: AwsAccount) -> Regional[tuple[Trail, ...]]:
+    """Trails whose home is each region (shadow copies of multi-region trails left out)."""
 
-    def read() -> tuple[Trail, ...]:
-        region = account.global_region
-        answer = account.call("cloudtrail", region, "describe_trails", includeShadowTrails=True)
+    def fetch(region: str) -> tuple[Trail, ...]:
+        answer = account.call("cloudtrail", region, "describe_trails", includeShadowTrails=False)
         out = []
         for raw in (answer or {}).get("trailList") or []:
-            arn = text(raw, "TrailARN") or str(raw.get("Name"))
             home = text(raw, "HomeRegion") or region
+            if home != region:
+                continue  # a shadow trail after all: counted in its home region
+            arn = text(raw, "TrailARN") or str(raw.get("Name"))
             out.append(
                 Trail(
                     name=str(raw.get("Name")),
@@ -53,4 +54,4 @@ def trails(account: AwsAccount) -> tuple[Trail, ...]:
             )
         return tuple(out)
 
-    return account.once("aws.cloudtrail.trails", read)
+    return account.once("aws.cloudtrail.trails", lambda: per_region(account, fetch))

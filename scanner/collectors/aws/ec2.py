@@ -18,7 +18,6 @@ PERMISSIONS = (
     "ec2:DescribeVolumes",
     "ec2:DescribeSnapshots",
     "ec2:GetEbsEncryptionByDefault",
-    "ec2:DescribeAvailabilityZones",
 )
 
 # CopySnapshot's default description: "[Copied snap-0123 from us-east-1]".
@@ -166,17 +165,3 @@ def ebs_default_encryption(account: AwsAccount) -> Regional[bool]:
         return value
 
     return account.once("aws.ec2.ebs_default_encryption", lambda: per_region(account, fetch))
-
-
-@collector("aws.ec2.zones")
-def zones(account: AwsAccount) -> Regional[dict[str, str]]:
-    """Availability Zone name -> zone id per region (names map differently per account)."""
-
-    def fetch(region: str) -> dict[str, str]:
-        answer = account.call("ec2", region, "describe_availability_zones") or {}
-        return {
-            str(z["ZoneName"]): str(z.get("ZoneId") or z["ZoneName"])
-            for z in answer.get("AvailabilityZones") or []
-        }
-
-    return account.once("aws.ec2.zones", lambda: per_region(account, fetch))

@@ -505,6 +505,8 @@ def plant(aws: Aws) -> dict[str, str]:
     trail = c("cloudtrail", KSA)
     trail.create_trail(Name="org-trail", S3BucketName="trail-logs", IsMultiRegionTrail=True)
     trail.start_logging(Name="org-trail")
+    # A second trail, stopped.
+    trail.create_trail(Name="stopped-trail", S3BucketName="trail-logs")
 
     for region in SCANNED:
         p.name_defaults(region)
