@@ -90,7 +90,7 @@ def aws(
     try:
         session = cloud.AwsSession(options, log)
         notes: list[str] = []
-        target = _target(session, requested, notes)
+        target = account_target(session, requested, notes)
         result = scan([target], chosen, base, concurrency=1)
     finally:
         log.close()
@@ -98,7 +98,7 @@ def aws(
     return finish(result, fmt, output, fail_on)
 
 
-def _target(
+def account_target(
     session: cloud.AwsSession, requested: tuple[str, ...] | None, notes: list[str]
 ) -> Target:
     """``aws:<account id>`` from STS; if even that fails, every rule is ERROR with why."""

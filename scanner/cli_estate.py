@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections.abc import Callable
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +22,8 @@ from scanner.gate import EXIT_CODES_HELP
 from scanner.history import History
 from scanner.hosts import AuditLog, HostSettings, ssh_target, unique
 from scanner.model import Finding, Severity, Status
-from scanner.registry import Registry
+from scanner.registry import Check, Registry
 from scanner.transports.ssh import SshOptions
-
-# Builders for cloud inventory entries, registered by the provider modules:
-# entry -> targets. Hosts are built here.
-TargetBuilder = Callable[[inventory.Entry], list[Target]]
-CLOUD_BUILDERS: dict[str, TargetBuilder] = {}
 
 MAX_WAIVER_DAYS = 180
 
@@ -47,6 +43,45 @@ def host_targets(
     )
     settings = HostSettings(options, sudo=group.sudo, audit=audit, timeout=timeout, notes=notes)
     return [ssh_target(spec, settings, entry.labels) for spec in unique(list(group.addresses))]
+
+
+def aws_targets(
+    entry: inventory.Entry, timeout: float, workers: int, notes: list[str]
+) -> list[Target]:
+    from scanner.cli_aws import account_target
+    from scanner.clouds import aws as cloud
+
+    account = entry.aws
+    if account is None:
+        return []
+    options = cloud.SessionOptions(
+        profile=account.profile, endpoint_url=account.endpoint_url, timeout=timeout, workers=workers
+    )
+    requested = tuple(account.regions) or None
+    return [account_target(cloud.AwsSession(options), requested, notes)]
+
+
+def azure_targets(
+    entry: inventory.Entry, timeout: float, chosen: Sequence[Check[Any]]
+) -> list[Target]:
+    from scanner.cli_azure import build_targets
+    from scanner.clouds.azure import PUBLIC_ARM, AzureSettings, arm_scope, make_credential
+
+    scope = entry.azure
+    if scope is None:
+        return []
+    endpoint = scope.arm_endpoint or PUBLIC_ARM
+    arm_scope(endpoint)  # refuses a non-https endpoint before anything is sent
+    settings = AzureSettings(
+        arm_endpoint=endpoint,
+        authority_host=scope.authority_host,
+        ca_bundle=str(scope.ca_bundle) if scope.ca_bundle else None,
+        timeout=timeout,
+    )
+    reads = list({c.collector.name: c.collector for c in chosen}.values())
+    return build_targets(
+        scope.subscriptions, scope.all_subscriptions, settings, make_credential(settings), reads
+    )
 
 
 class Progress:
@@ -133,12 +168,13 @@ def scan_cmd(
         if entry.hosts is not None:
             targets += host_targets(entry, timeout, audit, notes)
             continue
-        builder = CLOUD_BUILDERS.get(entry.kind)
-        if builder is None:
-            raise UsageError(
-                f"{estate.path}:{entry.line}: {entry.kind} targets are not supported by this build"
-            )
-        targets += builder(entry)
+        built = (
+            aws_targets(entry, timeout, concurrency, notes)
+            if entry.aws is not None
+            else azure_targets(entry, timeout, chosen)
+        )
+        # The entry's labels classify what carries no tag of its own (domain §2 precedence).
+        targets += [replace(t, labels={**entry.labels, **t.labels}) for t in built]
     scope = f"inventory:{estate.path.resolve()}" + (
         f" targets:{','.join(target_patterns)}" if target_patterns else ""
     )

@@ -74,8 +74,13 @@ def classify(
     """Add the classification attributes a classified check's rules judge."""
     if obs.error is not None or obs.not_applicable is not None:
         return obs
-    tags = obs.tags if obs.tags is not None else labels
-    found = policy.classify(tags)
+    # Precedence (domain §2): the resource's own tag, then the target's declared label
+    # (account, subscription, host), then the baseline's fail-safe default.
+    found = policy.classify(obs.tags or {})
+    if not found.tagged:
+        declared = policy.classify(labels)
+        if declared.tagged:
+            found = declared
     values = {**obs.values, "classification": found.value, "classification_tagged": found.tagged}
     return replace(obs, values=values, classification=found.value)
 

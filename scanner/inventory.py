@@ -33,7 +33,8 @@ HOSTS_KEYS = {
     "passphrase_env",
     "insecure_accept_new_host_key",
 }
-AWS_KEYS = {"profile", "role_arn", "external_id_env", "regions", "endpoint_url"}
+# A role to assume is a profile with role_arn/source_profile in ~/.aws/config: boto3 assumes it.
+AWS_KEYS = {"profile", "regions", "endpoint_url"}
 AZURE_KEYS = {"subscriptions", "all_subscriptions", "arm_endpoint", "authority_host", "ca_bundle"}
 TARGET_KEYS = {"name", "hosts", "aws", "azure", "labels"}
 
@@ -56,8 +57,6 @@ class HostGroup:
 @dataclass(frozen=True)
 class AwsAccount:
     profile: str | None = None
-    role_arn: str | None = None
-    external_id_env: str | None = None
     regions: tuple[str, ...] = ()  # empty: every enabled region
     endpoint_url: str | None = None
 
@@ -199,10 +198,6 @@ class _Reader:
             self.keys(body, AWS_KEYS, "aws")
             account = AwsAccount(
                 profile=self.text(body, "profile") if "profile" in body else None,
-                role_arn=self.text(body, "role_arn") if "role_arn" in body else None,
-                external_id_env=self.text(body, "external_id_env")
-                if "external_id_env" in body
-                else None,
                 regions=self.strings(body, "regions"),
                 endpoint_url=self.text(body, "endpoint_url") if "endpoint_url" in body else None,
             )

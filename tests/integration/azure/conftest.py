@@ -91,7 +91,14 @@ def azure_cli(arm: FakeArm, tmp_path: Path) -> Any:
     (guard_dir / "sitecustomize.py").write_text(GUARD)
     refused_log = tmp_path / "refused.log"
 
-    def run(*args: str, env: dict[str, str] | None = None, endpoint: str | None = None) -> Run:
+    def run(
+        *args: str,
+        env: dict[str, str] | None = None,
+        endpoint: str | None = None,
+        inventory: bool = False,
+    ) -> Run:
+        """``souqscan azure …`` with the fake endpoints; ``inventory=True``: ``souqscan
+        ARGS`` as given (e.g. ``scan --inventory``), with the same service principal."""
         base = endpoint or arm.base_url
         environment = {k: v for k, v in os.environ.items() if not k.startswith("AZURE_")}
         environment.update(
@@ -105,23 +112,27 @@ def azure_cli(arm: FakeArm, tmp_path: Path) -> Any:
             HOME=str(tmp_path),
         )
         environment.update(env or {})
-        argv = [
-            str(Path(sys.executable).parent / "souqscan"),
-            "azure",
-            "--arm-endpoint",
-            base,
-            "--authority-host",
-            arm.base_url,
-            "--ca-bundle",
-            str(arm.ca_pem),
-            "--max-retries",
-            "0",
-            "--timeout",
-            "5",
-            "--format",
-            "json",
-            *args,
-        ]
+        argv = (
+            [str(Path(sys.executable).parent / "souqscan"), *args]
+            if inventory
+            else [
+                str(Path(sys.executable).parent / "souqscan"),
+                "azure",
+                "--arm-endpoint",
+                base,
+                "--authority-host",
+                arm.base_url,
+                "--ca-bundle",
+                str(arm.ca_pem),
+                "--max-retries",
+                "0",
+                "--timeout",
+                "5",
+                "--format",
+                "json",
+                *args,
+            ]
+        )
         started = time.monotonic()
         proc = subprocess.run(
             argv,

@@ -126,3 +126,20 @@ def test_fingerprint_ignores_message_and_status() -> None:
     b = Finding("R-X-01", "host.a.b", "ids", Status.PASS, Severity.LOW, "t", "r", "second")
     c = Finding("R-X-01", "host.a.b", "ids", Status.FAIL, Severity.HIGH, "t", "r2", "first")
     assert a.fingerprint == b.fingerprint != c.fingerprint
+
+
+def test_classification_precedence_tag_then_label_then_default() -> None:
+    from scanner.classification import ClassificationPolicy
+    from scanner.engine import classify
+
+    policy = ClassificationPolicy()
+    tagged = Observation("b1", {}, tags={"data-classification": "public"})
+    untagged = Observation("b2", {}, tags={})
+    labels = {"data-classification": "internal"}
+    assert classify(tagged, policy, labels).values["classification"] == "public"
+    assert classify(untagged, policy, labels).values["classification"] == "internal"
+    fallback = classify(untagged, policy, {})
+    assert (fallback.values["classification"], fallback.values["classification_tagged"]) == (
+        "regulated",
+        False,
+    )
