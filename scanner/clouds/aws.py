@@ -39,6 +39,7 @@ T = TypeVar("T")
 
 DEFAULT_MAX_ATTEMPTS = 5
 DEFAULT_TIMEOUT = 20.0
+NESTED_SHARE = 4  # per-resource calls inside a region use workers // 4 threads
 GLOBAL_REGION = "us-east-1"  # where global services (IAM, S3 ListBuckets, STS) are signed
 REGION_CODE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 
@@ -420,12 +421,18 @@ class AwsAccount:
             value: T = self._memo[key]
             return value
 
-    def fan_out(self, items: Sequence[Any], fn: Callable[[Any], T]) -> list[T]:
-        """``fn`` over items in a bounded pool, results in input order; errors propagate."""
-        if len(items) <= 1 or self.workers <= 1:
+    def fan_out(
+        self, items: Sequence[Any], fn: Callable[[Any], T], *, nested: bool = False
+    ) -> list[T]:
+        """``fn`` over items in a bounded pool, results in input order; errors propagate.
+
+        ``nested``: called from inside a per-region task, so the pool is a fraction of the
+        workers (regions x per-resource calls stays bounded)."""
+        width = max(1, self.workers // NESTED_SHARE) if nested else self.workers
+        if len(items) <= 1 or width <= 1:
             return [fn(item) for item in items]
         with ThreadPoolExecutor(
-            max_workers=min(self.workers, len(items)), thread_name_prefix="souqscan-aws"
+            max_workers=min(width, len(items)), thread_name_prefix="souqscan-aws"
         ) as pool:
             return list(pool.map(fn, items))
 

@@ -75,7 +75,7 @@ def tables(account: AwsAccount) -> Regional[tuple[Table, ...]]:
 
     def fetch(region: str) -> tuple[Table, ...]:
         names = [str(n) for n in account.items("dynamodb", region, "list_tables", "TableNames")]
-        return tuple(account.fan_out(names, lambda n: _table(account, region, n)))
+        return tuple(account.fan_out(names, lambda n: _table(account, region, n), nested=True))
 
     return account.once("aws.dynamodb.tables", lambda: per_region(account, fetch))
 

@@ -107,7 +107,9 @@ def keys(account: AwsAccount) -> Regional[tuple[Key, ...]]:
         ids = [str(k["KeyId"]) for k in listed]
         return tuple(
             account.fan_out(
-                ids, lambda kid: _key(account, region, kid, tuple(sorted(by_key.get(kid, []))))
+                ids,
+                lambda kid: _key(account, region, kid, tuple(sorted(by_key.get(kid, [])))),
+                nested=True,
             )
         )
 

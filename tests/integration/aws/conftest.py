@@ -6,7 +6,6 @@ name but loopback, in this process and in the CLI's.
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
 import subprocess
@@ -22,19 +21,12 @@ import pytest
 from botocore.config import Config
 
 from tests.integration.aws import front as front_mod
+from tests.integration.aws import motoserver
 from tests.integration.aws.front import Front
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 CLI_TIMEOUT = 180.0
 ACCOUNT = "123456789012"  # moto's default account
-# moto has no API to opt in to a region and lists the Gulf ones as not-opted-in; the planted
-# account opted in to both, as a Gulf customer would.
-OPTED_IN = ("me-central-1", "me-south-1")
-# moto 5.2 answers me-west-1 (with MOTO_ALLOW_NONEXISTENT_REGION) but knows no zone there, so
-# no default subnet and no instance: give it three, named as AWS names zone ids. It stays
-# unlisted by DescribeRegions, which exercises the "Gulf region scanned even when unlisted" path.
-SAUDI_ZONES = ("me-west-1", "mew1")
-
 # Imported by the CLI subprocess through PYTHONPATH: the same guard, recording refusals.
 GUARD = """\
 import os, socket
@@ -75,31 +67,9 @@ def moto_post(url: str, body: bytes = b"") -> None:
 
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[tuple[str, int]]:
-    """moto's ThreadedMotoServer on 127.0.0.1 (its default is 0.0.0.0), for this worker."""
-    # me-west-1 answers only with this in the server process's environment (testing.md §1).
-    os.environ["MOTO_ALLOW_NONEXISTENT_REGION"] = "true"
-    from moto.ec2.models.availability_zones_and_regions import RegionsAndZonesBackend, Zone
-    from moto.server import ThreadedMotoServer
-
-    for region in RegionsAndZonesBackend.regions:
-        if region.name in OPTED_IN:
-            region.opt_in_status = "opted-in"
-    name, short = SAUDI_ZONES
-    RegionsAndZonesBackend.zones.setdefault(
-        name,
-        [
-            Zone(region_name=name, name=f"{name}{x}", zone_id=f"{short}-az{i}")
-            for i, x in enumerate("abc", 1)
-        ],
-    )
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        yield (host, port)
-    finally:
-        server.stop()
+    """moto's server on 127.0.0.1 for this worker (each xdist worker is its own session)."""
+    with motoserver.running() as address:
+        yield address
 
 
 @pytest.fixture(scope="session")
