@@ -3,20 +3,24 @@
 
 For each N, resets moto and plants N resources per type per region in four regions
 (me-west-1, me-central-1, me-south-1, eu-west-1): S3 buckets, EC2 instances, EBS volumes,
-security groups, DynamoDB tables and KMS keys. Then scans the account in-process through the
-same session, engine and default baseline as ``souqscan aws`` (default concurrency), through
-the tests' front server, and prints wall time, HTTP requests made, requests per planted
-resource, findings by status (with the first ERROR reasons) and peak traced memory (moto's
-own included: it runs in this process). Prints figures only: no assertion on time. moto runs
-on 127.0.0.1 and is stopped before exiting.
+security groups, DynamoDB tables and KMS keys. Then runs ``souqscan aws`` as a user would (a
+subprocess: default baseline, default concurrency) through the tests' front server, which
+counts every HTTP request and answers the few read calls moto lacks. Prints wall time,
+requests, requests per planted resource, findings by status (with the first ERROR reasons)
+and the scanner process's peak resident memory. Prints figures only: no assertion on time.
+moto runs on 127.0.0.1 and is stopped before exiting.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import resource
+import subprocess
 import sys
+import tempfile
 import time
-import tracemalloc
 import urllib.request
 from collections import Counter
 from pathlib import Path
@@ -27,11 +31,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 import boto3
 from botocore.config import Config
 
-from scanner.baseline import loader
-from scanner.clouds import aws as cloud
-from scanner.engine import Target, scan
-from scanner.model import TargetKind
-from scanner.registry import Registry
 from tests.integration.aws import front, motoserver
 
 REGIONS = ("me-west-1", "me-central-1", "me-south-1", "eu-west-1")
@@ -80,41 +79,52 @@ def plant(url: str, n: int) -> int:
     return n * len(TYPES) * len(REGIONS)
 
 
-def one(url: str, n: int) -> None:
+def _dummy_credentials() -> dict[str, str]:
+    """moto's dummy keys only: never the caller's profile, token or instance role."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_ACCESS_KEY_ID="x",
+        AWS_SECRET_ACCESS_KEY="x",  # noqa: S106 - moto's dummy key
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    return env
+
+
+def one(answers: front.Front, n: int, directory: Path) -> None:
     request = urllib.request.Request(  # noqa: S310 - loopback http, forwarded to moto
-        url + "/moto-api/reset", b"", {"Content-Type": "text/plain"}, method="POST"
+        answers.url + "/moto-api/reset", b"", {"Content-Type": "text/plain"}, method="POST"
     )
     urllib.request.urlopen(request, timeout=60).close()  # noqa: S310
     started = time.monotonic()
-    planted = plant(url, n)
+    planted = plant(answers.url, n)
     planting = time.monotonic() - started
 
-    registry = Registry.installed()
-    checks = registry.select(kind=TargetKind.AWS_ACCOUNT)
-    baseline = loader.load(loader.DEFAULT_BASELINE, registry)
-    log = cloud.ApiLog()
-    session = cloud.AwsSession(cloud.SessionOptions(endpoint_url=url, workers=16), log)
-    tracemalloc.start()
+    report = directory / f"aws-{n}.json"
+    before = sum(answers.hits.values())
+    rss_before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     clock = time.monotonic()
-    identity = cloud.identify(session)
-    target = Target(
-        f"aws:{identity.account_id}",
-        TargetKind.AWS_ACCOUNT,
-        lambda: cloud.connect(session, identity, REGIONS),
-    )
-    result = scan([target], checks, baseline, concurrency=1)
+    subprocess.run(
+        [sys.executable, "-c", "from scanner.cli import main; main()", "aws",
+         "--endpoint-url", answers.url, "--regions", ",".join(REGIONS),
+         "--format", "json", "--output", str(report)],
+        check=False, capture_output=True, timeout=3600, env=_dummy_credentials(),
+    )  # fmt: skip
     wall = time.monotonic() - clock
-    _current, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    tally = Counter(f.status.name for f in result.findings)
+    requests = sum(answers.hits.values()) - before
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    findings = json.loads(report.read_text(encoding="utf-8"))["findings"]
+    tally = Counter(f["status"] for f in findings)
+    peak = f"{rss / 1024:7.1f} MiB" if rss > rss_before else "not above the previous run's"
     print(
         f"N={n:5d}  planted {planted:6d} in {planting:6.1f}s | scan {wall:7.2f}s  "
-        f"requests {log.requests:6d}  per resource {log.requests / planted:5.2f}  "
-        f"findings {len(result.findings):6d} {dict(sorted(tally.items()))}  "
-        f"peak memory {peak / 2**20:7.1f} MiB (moto's included: same process)",
+        f"requests {requests:6d}  per resource {requests / planted:5.2f}  "
+        f"findings {len(findings):6d} {dict(sorted(tally.items()))}  peak RSS {peak}",
         flush=True,
     )
-    for reason in sorted({f.message for f in result.findings if f.status.name == "ERROR"})[:5]:
+    for reason in sorted({f["message"] for f in findings if f["status"] == "ERROR"})[:5]:
         print(f"    ERROR: {reason}", flush=True)
 
 
@@ -122,11 +132,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("sizes", nargs="*", type=int, default=[10, 100, 1000])
     args = parser.parse_args()
-    with motoserver.running() as moto, front.running(moto) as answers:
+    with (
+        motoserver.running() as moto,
+        front.running(moto) as answers,
+        tempfile.TemporaryDirectory(prefix="souqscan-bench-") as directory,
+    ):
         # The front answers the few read calls moto lacks (SSM, EFS replication, Backup
         # recovery points) with empty lists instead of moto's HTTP 500, which would be retried.
         for n in args.sizes:
-            one(answers.url, n)
+            one(answers, n, Path(directory))
 
 
 if __name__ == "__main__":

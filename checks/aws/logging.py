@@ -12,6 +12,15 @@ from scanner.model import Category, Observation, TargetKind
 from scanner.registry import check
 
 
+def _unique(found: Regional[tuple[Trail, ...]]) -> dict[str, Trail]:
+    """Each trail once (a multi-region trail is listed by every region)."""
+    every: dict[str, Trail] = {}
+    for r in found:
+        for trail in r.value or ():
+            every.setdefault(trail.arn, trail)
+    return every
+
+
 @check(
     "aws.cloudtrail.multi_region",
     title="A multi-region CloudTrail trail is logging",
@@ -21,7 +30,7 @@ from scanner.registry import check
     reports={"multi_region_logging": "bool", "trails": "list"},
 )
 def multi_region(found: Regional[tuple[Trail, ...]]) -> Iterator[Observation]:
-    every = [t for r in found for t in r.value or ()]
+    every = list(_unique(found).values())
     logging = [t for t in every if t.multi_region and t.logging.value]
     unknown = [r.error for r in found if r.error] + [
         t.logging.error for t in every if t.multi_region and t.logging.error
@@ -48,17 +57,19 @@ def multi_region(found: Regional[tuple[Trail, ...]]) -> Iterator[Observation]:
     empty_ok=True,
 )
 def trail_logging(found: Regional[tuple[Trail, ...]]) -> Iterator[Observation]:
-    for region, value in regions(found, "trails", skipped=False):
+    seen: set[str] = set()
+    for _region, value in regions(found, "trails", skipped=False):
         if isinstance(value, Observation):
             yield value
             continue
         for trail in value:
+            if trail.arn in seen:
+                continue
+            seen.add(trail.arn)
+            home = trail.home_region
             if trail.logging.value is None:
-                yield Observation(trail.arn, error=trail.logging.error, region=region)
+                yield Observation(trail.arn, error=trail.logging.error, region=home)
             else:
                 yield observe(
-                    trail.arn,
-                    at=region,
-                    logging=trail.logging.value,
-                    multi_region=trail.multi_region,
+                    trail.arn, at=home, logging=trail.logging.value, multi_region=trail.multi_region
                 )

@@ -1,5 +1,6 @@
 """CloudTrail trails, read in each scanned region (a single-region trail is visible only in
-its home region), with whether each is logging."""
+its home region; multi-region and organisation trails appear in every region as shadow
+trails), with whether each is logging."""
 
 from __future__ import annotations
 
@@ -24,22 +25,25 @@ class Trail:
     logging: Got[bool]
 
 
-def _is_logging(account: AwsAccount, home: str, arn: str) -> bool:
-    answer = account.call("cloudtrail", home, "get_trail_status", Name=arn) or {}
-    return answer.get("IsLogging") is True
+def _is_logging(account: AwsAccount, region: str, arn: str) -> bool:
+    # Asked once per trail, in the first region that lists it; a shadow trail's status is
+    # readable from any region by ARN (an organisation trail's home is another account).
+    def ask() -> bool:
+        answer = account.call("cloudtrail", region, "get_trail_status", Name=arn) or {}
+        return answer.get("IsLogging") is True
+
+    return account.once(f"aws.cloudtrail.status:{arn}", ask)
 
 
 @collector("aws.cloudtrail.trails")
 def trails(account: AwsAccount) -> Regional[tuple[Trail, ...]]:
-    """Trails whose home is each region (shadow copies of multi-region trails left out)."""
+    """Trails each region lists, shadow trails included (checks count each ARN once)."""
 
     def fetch(region: str) -> tuple[Trail, ...]:
-        answer = account.call("cloudtrail", region, "describe_trails", includeShadowTrails=False)
+        answer = account.call("cloudtrail", region, "describe_trails", includeShadowTrails=True)
         out = []
         for raw in (answer or {}).get("trailList") or []:
             home = text(raw, "HomeRegion") or region
-            if home != region:
-                continue  # a shadow trail after all: counted in its home region
             arn = text(raw, "TrailARN") or str(raw.get("Name"))
             out.append(
                 Trail(
@@ -49,7 +53,7 @@ def trails(account: AwsAccount) -> Regional[tuple[Trail, ...]]:
                     multi_region=flag(raw, "IsMultiRegionTrail") is True,
                     organization=flag(raw, "IsOrganizationTrail") is True,
                     bucket=text(raw, "S3BucketName"),
-                    logging=attempt(partial(_is_logging, account, home, arn)),
+                    logging=attempt(partial(_is_logging, account, region, arn)),
                 )
             )
         return tuple(out)

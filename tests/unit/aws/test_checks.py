@@ -208,3 +208,31 @@ def test_iam_user_dormancy_counts_from_the_last_use_of_any_credential() -> None:
     )
     [err] = access.iam_users.observe((denied,))
     assert err.error == "iam:GetLoginProfile denied"
+
+
+def test_a_multi_region_trail_listed_by_every_region_is_judged_once_at_home() -> None:
+    from checks.aws import logging
+    from scanner.collectors.aws.cloudtrail import Trail
+
+    org = Trail(
+        "org", "arn:aws:cloudtrail:me-west-1:123456789012:trail/org", "me-west-1", True, True,
+        "logs", Got(True),
+    )  # fmt: skip
+    stopped = Trail(
+        "old", "arn:aws:cloudtrail:eu-west-1:123456789012:trail/old", "eu-west-1", False, False,
+        "logs", Got(False),
+    )  # fmt: skip
+    found: tuple[InRegion[tuple[Trail, ...]], ...] = (
+        InRegion("eu-west-1", value=(org, stopped)),
+        InRegion("me-west-1", value=(org,)),
+        InRegion("me-central-1", error="cloudtrail:DescribeTrails denied in me-central-1"),
+    )
+    per_trail = list(logging.trail_logging.observe(found))
+    assert [(o.resource, o.region, o.values.get("logging"), o.error) for o in per_trail] == [
+        (org.arn, "me-west-1", True, None),
+        (stopped.arn, "eu-west-1", False, None),
+        ("region/me-central-1/trails", "me-central-1", None,
+         "cloudtrail:DescribeTrails denied in me-central-1"),
+    ]  # fmt: skip
+    [account_wide] = logging.multi_region.observe(found)
+    assert account_wide.values == {"multi_region_logging": True, "trails": ("old", "org")}
