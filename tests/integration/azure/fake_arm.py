@@ -100,6 +100,8 @@ class FakeArm:
         self.unpinned: list[str] = []
         self.page_size = 2
         self._lock = threading.Lock()
+        self._active = 0  # requests being answered: a slow route outlives the test that set it
+        self._idle = threading.Condition(self._lock)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -112,6 +114,8 @@ class FakeArm:
     # -- the world a test sets up -------------------------------------------------------
     def reset(self) -> None:
         with self._lock:
+            # A delayed answer still in flight would land in the next test's request log.
+            self._idle.wait_for(lambda: self._active == 0, timeout=30)
             self.lists.clear()
             self.objects.clear()
             self.faults.clear()
@@ -164,6 +168,16 @@ class FakeArm:
                 self._serve("PATCH")
 
             def _serve(self, method: str) -> None:
+                with arm._lock:
+                    arm._active += 1
+                try:
+                    self._answer_request(method)
+                finally:
+                    with arm._lock:
+                        arm._active -= 1
+                        arm._idle.notify_all()
+
+            def _answer_request(self, method: str) -> None:
                 parts = urllib.parse.urlsplit(self.path)
                 query = dict(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
                 length = int(self.headers.get("Content-Length") or 0)
