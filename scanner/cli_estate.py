@@ -40,6 +40,7 @@ def host_targets(
         accept_new_host_key=group.insecure_accept_new_host_key,
         connect_timeout=timeout,
         jump=group.jump,
+        passphrase_env=group.passphrase_env,
     )
     settings = HostSettings(options, sudo=group.sudo, audit=audit, timeout=timeout, notes=notes)
     return [ssh_target(spec, settings, entry.labels) for spec in unique(list(group.addresses))]

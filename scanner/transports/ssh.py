@@ -6,6 +6,7 @@ unknown key must be asked for explicitly; a *changed* key is always refused.
 
 from __future__ import annotations
 
+import os
 import select
 import shlex
 import threading
@@ -89,6 +90,9 @@ class SshOptions:
     use_agent: bool = True
     connect_timeout: float = CONNECT_TIMEOUT
     jump: HostSpec | None = None  # a bastion reached first, with the same key and known_hosts
+    # The *name* of an environment variable holding the identity key's passphrase: the
+    # secret itself never passes through options, logs or reports.
+    passphrase_env: str | None = None
 
 
 class _AcceptNewKeyPolicy(paramiko.MissingHostKeyPolicy):
@@ -151,6 +155,7 @@ class SshTransport(Transport):
                 port=self.spec.port,
                 username=self.spec.user,
                 key_filename=str(opts.identity) if opts.identity else None,
+                passphrase=os.environ.get(opts.passphrase_env) if opts.passphrase_env else None,
                 look_for_keys=opts.identity is None,
                 allow_agent=opts.use_agent,
                 timeout=opts.connect_timeout,

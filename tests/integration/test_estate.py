@@ -206,3 +206,52 @@ def test_host_command_waivers_and_history(tmp_path: Path) -> None:
     refused = run_souqscan([*args[:-1], str(bad)])
     assert refused.code == 2 and f"{bad}:1: unknown rule id 'NOPE-01'" in refused.stderr
     assert len(run_souqscan(["history", "--db", str(db)]).stdout.strip().splitlines()) == 2
+
+
+def test_a_killed_scan_leaves_the_history_consistent(
+    tmp_path: Path, sshd: SshServer, silent_listener: int
+) -> None:
+    import signal
+    import sqlite3
+    import subprocess
+    import time
+
+    from tests.support.cli import souqscan_command
+
+    estate = inventory(
+        tmp_path,
+        f"""\
+        targets:
+          - name: app
+            hosts:
+              addresses: ["{sshd.spec}"]
+              identity: {sshd.client_key}
+              known_hosts: {sshd.known_hosts}
+          - name: hung
+            hosts:
+              addresses: ["root@127.0.0.1:{silent_listener}"]
+              identity: {sshd.client_key}
+              known_hosts: {sshd.known_hosts}
+        """,
+    )
+    db = tmp_path / "h.db"
+    args = ["scan", "--inventory", str(estate), "--db", str(db), "--checks", "host.residency"]
+    first = run_souqscan([*args, "--targets", "app"])
+    assert first.code in (0, 1), first.explain()
+    proc = subprocess.Popen(
+        [*souqscan_command(), *args, "--timeout", "60"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stderr is not None
+    line = proc.stderr.readline()  # the app host is done; the silent one holds the scan
+    assert b"[1/2]" in line, line
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    proc.stderr.close()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    history = run_souqscan(["history", "--db", str(db)])
+    assert len(history.stdout.strip().splitlines()) == 2, history.explain()  # header + scan #1
