@@ -255,3 +255,46 @@ def test_a_killed_scan_leaves_the_history_consistent(
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     history = run_souqscan(["history", "--db", str(db)])
     assert len(history.stdout.strip().splitlines()) == 2, history.explain()  # header + scan #1
+
+
+def test_passphrase_comes_from_the_named_environment_variable(
+    tmp_path: Path, make_sshd: ServerFactory
+) -> None:
+    import os
+
+    from tests.support.sshd import keygen
+
+    server = make_sshd(user=getpass.getuser())
+    secret = "correct horse battery staple"
+    key = keygen(tmp_path / "locked", passphrase=secret)
+    authorized = server.directory / "ak" / server.user
+    authorized.write_text(authorized.read_text() + Path(f"{key}.pub").read_text())
+    estate = inventory(
+        tmp_path,
+        f"""\
+        targets:
+          - name: app
+            hosts:
+              addresses: ["{server.spec}"]
+              identity: {key}
+              known_hosts: {server.known_hosts}
+              passphrase_env: SCAN_KEY_PASSPHRASE
+            labels: {{country: SA, data-classification: internal}}
+        """,
+    )
+    args = [
+        "scan",
+        "--inventory",
+        str(estate),
+        "--no-history",
+        "--checks",
+        "host.residency",
+        "--format",
+        "json",
+    ]
+    env = {k: v for k, v in os.environ.items() if k != "SSH_AUTH_SOCK"}
+    without = run_souqscan(args, env=env)
+    assert without.code == 3 and "encrypted" in without.findings[0]["message"], without.explain()
+    with_it = run_souqscan(args, env={**env, "SCAN_KEY_PASSPHRASE": secret})
+    assert with_it.code == 0, with_it.explain()
+    assert secret not in with_it.stdout + with_it.stderr + without.stdout + without.stderr
