@@ -276,21 +276,24 @@ def waivers_group() -> None:
 @click.option(
     "--max-days",
     type=click.IntRange(1, 3650),
-    default=MAX_WAIVER_DAYS,
-    show_default=True,
-    help="Refuse waivers that expire further ahead than this.",
+    help="Refuse waivers that expire further ahead than this "
+    f"[the baseline's max_waiver_days, else {MAX_WAIVER_DAYS}].",
 )
-def waivers_lint(file: Path, baseline: str, max_days: int) -> int:
+def waivers_lint(file: Path, baseline: str, max_days: int | None) -> int:
     """Syntax, unknown rule ids, missing owner/expiry, expiry too far ahead; expired ones listed."""
     base = loader.load(baseline, Registry.installed())
-    loaded = waivers.load(file, known_rules=[r.id for r in base.rules], max_days=max_days)
+    limit = (
+        base.thresholds.get("max_waiver_days", MAX_WAIVER_DAYS) if max_days is None else max_days
+    )
+    if not isinstance(limit, int) or isinstance(limit, bool):
+        raise UsageError(f"{base.source}: threshold max_waiver_days must be a whole number of days")
+    loaded = waivers.load(file, known_rules=[r.id for r in base.rules], max_days=limit)
     today = dt.date.today()
     for w in loaded:
         if w.expired(today):
             click.echo(f"{w.source}: expired on {w.expires} (owner {w.owner})")
-    click.echo(
-        f"{file}: ok ({len(loaded)} waivers, {sum(w.expired(today) for w in loaded)} expired)"
-    )
+    expired = sum(w.expired(today) for w in loaded)
+    click.echo(f"{file}: ok ({len(loaded)} waivers, {expired} expired; limit {limit} days)")
     return 0
 
 

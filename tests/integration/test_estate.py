@@ -298,3 +298,17 @@ def test_passphrase_comes_from_the_named_environment_variable(
     with_it = run_souqscan(args, env={**env, "SCAN_KEY_PASSPHRASE": secret})
     assert with_it.code == 0, with_it.explain()
     assert secret not in with_it.stdout + with_it.stderr + without.stdout + without.stderr
+
+
+def test_waivers_lint_uses_the_baselines_limit(tmp_path: Path) -> None:
+    import datetime as dt
+
+    far = (dt.date.today() + dt.timedelta(days=200)).isoformat()
+    near = (dt.date.today() + dt.timedelta(days=20)).isoformat()
+    path = tmp_path / "w.yaml"
+    path.write_text(f"- rule: HOST-SSH-01\n  justification: j\n  owner: o\n  expires: {far}\n")
+    refused = run_souqscan(["waivers", "lint", str(path)])
+    assert refused.code == 2 and f"{path}:4: expires {far}, more than 180 days" in refused.stderr
+    path.write_text(f"- rule: HOST-SSH-01\n  justification: j\n  owner: o\n  expires: {near}\n")
+    accepted = run_souqscan(["waivers", "lint", str(path)])
+    assert accepted.code == 0 and "1 waivers, 0 expired; limit 180 days" in accepted.stdout
