@@ -72,7 +72,7 @@ def classify(
     obs: Observation, policy: ClassificationPolicy, labels: Mapping[str, str]
 ) -> Observation:
     """Add the classification attributes a classified check's rules judge."""
-    if obs.error is not None or obs.not_applicable is not None:
+    if obs.not_applicable is not None or (obs.error is not None and obs.tags is None):
         return obs
     # Precedence (domain §2): the resource's own tag, then the target's declared label
     # (account, subscription, host), then the baseline's fail-safe default.

@@ -125,19 +125,26 @@ class Rule:
     evidence_keys: tuple[str, ...] = field(default=())
 
     def judge(self, obs: Observation) -> tuple[Status, str]:
-        if obs.error is not None:
-            return Status.ERROR, f"could not verify: {obs.error}"
         if obs.not_applicable is not None:
             return Status.NOT_APPLICABLE, obs.not_applicable
+        unverified = (Status.ERROR, f"could not verify: {obs.error}")
+        # A resource that could not be inspected still goes only to the rules whose `when`
+        # it meets, where that much is known (its classification, say); else to all of them.
         for cond in self.when:
             value = obs.values.get(cond.attribute)
             if value is None:
-                return Status.ERROR, _unknown(obs, cond.attribute)
+                return (
+                    unverified
+                    if obs.error is not None
+                    else (Status.ERROR, _unknown(obs, cond.attribute))
+                )
             try:
                 if not cond.holds(value):
                     return Status.NOT_APPLICABLE, f"{cond.attribute} is {_show(value)}"
             except NotComparableError as exc:
                 return Status.ERROR, f"{cond.attribute}: {exc}"
+        if obs.error is not None:
+            return unverified
         failed: list[str] = []
         unknown: list[str] = []
         for cond in self.expect:

@@ -129,3 +129,27 @@ def test_evidence_lists_are_bounded() -> None:
     r = rule(Condition("ports", "all", inner=Condition("item", "not_in", (22,))))
     evidence = r.evidence(Observation.of("nsg", ports=list(range(65536))))
     assert evidence["ports"] == (*range(50), "… 65486 more")
+
+
+def test_an_unverified_resource_goes_to_the_rules_its_known_class_selects() -> None:
+    regulated = rule(
+        Condition("country", "in", ("SA",)), when=(Condition("classification", "eq", "regulated"),)
+    )
+    internal = rule(
+        Condition("country", "in", ("SA", "AE")),
+        when=(Condition("classification", "eq", "internal"),),
+    )
+    known = Observation(
+        "copy", {"classification": "internal"}, error="AccessDenied: rds:DescribeDBSnapshots"
+    )
+    assert regulated.judge(known)[0] is Status.NOT_APPLICABLE
+    assert internal.judge(known) == (
+        Status.ERROR,
+        "could not verify: AccessDenied: rds:DescribeDBSnapshots",
+    )
+    unknown = Observation.unverified("region:me-west-1", "throttled")
+    assert (
+        regulated.judge(unknown)
+        == internal.judge(unknown)
+        == (Status.ERROR, "could not verify: throttled")
+    )
