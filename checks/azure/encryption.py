@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from checks.azure.observe import located
-from scanner.collectors.azure.compute import DiskFacts, disks
+from scanner.collectors.azure.compute import DiskFacts, VmFacts, disks, virtual_machines
 from scanner.collectors.azure.sql import SqlFacts, sql
 from scanner.collectors.azure.storage import StorageFacts, storage
 from scanner.model import Category, Observation, TargetKind
@@ -84,4 +84,26 @@ def database_tde(facts: SqlFacts) -> Iterator[Observation]:
             tags_error=facts.tags_error,
             where=db.location,
             tde_enabled=db.tde_enabled,
+        )
+
+
+@check(
+    "azure.compute.vm_encryption_at_host",
+    title="Virtual machine encryption at host (temp disks and caches encrypted too)",
+    category=Category.ENCRYPTION_AT_REST,
+    applies_to=TargetKind.AZURE_SUBSCRIPTION,
+    collector=virtual_machines,
+    reports={"encryption_at_host": "bool"},
+    empty_ok=True,
+    classified=True,
+)
+def vm_encryption_at_host(facts: VmFacts) -> Iterator[Observation]:
+    # Read from the VM model itself: an unreadable instance view does not hide it.
+    for vm in facts.vms:
+        yield located(
+            vm.id,
+            tags=vm.tags,
+            tags_error=facts.tags_error,
+            where=vm.location,
+            encryption_at_host=vm.encryption_at_host,
         )

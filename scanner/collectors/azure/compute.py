@@ -86,6 +86,9 @@ class VmPatches:
     other_pending: int | None
     reboot_pending: bool | None
     error: str | None = None  # the instance view could not be read, or has no assessment
+    # securityProfile.encryptionAtHost: temp disks and caches encrypted on the host too
+    # (ARM leaves the property out when it is off).
+    encryption_at_host: bool = False
 
 
 def parse_patch_status(vm: Json, view: Json | None, now: datetime) -> VmPatches:
@@ -101,6 +104,7 @@ def parse_patch_status(vm: Json, view: Json | None, now: datetime) -> VmPatches:
         critical_security_pending=None,
         other_pending=None,
         reboot_pending=None,
+        encryption_at_host=dig(vm, "properties", "securityProfile", "encryptionAtHost") is True,
     )
     summary = dig(view, "patchStatus", "availablePatchSummary")
     if not isinstance(summary, dict) or not summary:

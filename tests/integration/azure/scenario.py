@@ -283,7 +283,10 @@ def plant_compute(world: World, now: datetime) -> None:
         ("rg-confidential", "vmnoassess", None, 0),
         ("rg-public", "vmpublic", now - timedelta(days=1), 0),
     ]:
-        item = world.listed(vms, vm(group, name, "saudiarabiaeast"))
+        item = vm(group, name, "saudiarabiaeast")
+        if name == "vmpatched":  # the compliant twin for encryption at host
+            item["properties"]["securityProfile"] = {"encryptionAtHost": True}
+        item = world.listed(vms, item)
         world.objects[f"{item['id']}/instanceView"] = instance_view(assessed, critical, 1)
 
 

@@ -251,3 +251,11 @@ def test_tags_and_ids() -> None:
     }
     assert location_code("West US") == "westus" and location_code("") is None
     assert resource_group("/subscriptions/s/resourcegroups/RG1/providers/x") == "RG1"
+
+
+def test_encryption_at_host_is_read_from_the_vm_model() -> None:
+    vm = _vm()
+    assert parse_patch_status(vm, None, NOW).encryption_at_host is False  # ARM omits it when off
+    vm["properties"]["securityProfile"] = {"encryptionAtHost": True}
+    found = parse_patch_status(vm, None, NOW)
+    assert found.encryption_at_host is True and found.error is not None  # no view: still known
