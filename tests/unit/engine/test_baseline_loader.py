@@ -235,3 +235,12 @@ def test_unknown_framework_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path, HEADER + "cite_frameworks: [NCA-XYZ]\n" + GOOD_RULE)
     err = refused(path)
     assert err.line == 4 and "unknown framework 'NCA-XYZ'" in err.message
+
+
+def test_the_documented_organisation_baseline_validates() -> None:
+    path = Path(__file__).parents[3] / "docs" / "examples" / "acme-prod.yaml"
+    b = loader.load(str(path), Registry.installed())
+    assert b.extends == ("iso27001-2022",)
+    assert b.thresholds["dormant_days"] == 30
+    assert b.thresholds["allowed_countries_confidential"] == ("SA", "AE")
+    assert "HOST-SSH-04" not in {r.id for r in b.rules} and "ACME-SSH-01" in {r.id for r in b.rules}
