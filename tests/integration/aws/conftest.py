@@ -7,7 +7,6 @@ name but loopback, in this process and in the CLI's.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -23,38 +22,16 @@ from botocore.config import Config
 from tests.integration.aws import front as front_mod
 from tests.integration.aws import motoserver
 from tests.integration.aws.front import Front
+from tests.support.loopback import GUARD, guard_this_process
 
-LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 CLI_TIMEOUT = 180.0
 ACCOUNT = "123456789012"  # moto's default account
-# Imported by the CLI subprocess through PYTHONPATH: the same guard, recording refusals.
-GUARD = """\
-import os, socket
-_real = socket.getaddrinfo
-_allowed = {"127.0.0.1", "localhost", "::1"}
-def _guarded(host, *args, **kwargs):
-    name = host.decode() if isinstance(host, bytes) else str(host)
-    if name not in _allowed:
-        with open(os.environ["SOUQSCAN_TEST_REFUSED"], "a") as fh:
-            fh.write(name + "\\n")
-        raise socket.gaierror(socket.EAI_NONAME, "test guard refused " + name)
-    return _real(host, *args, **kwargs)
-socket.getaddrinfo = _guarded
-"""
 
 
 @pytest.fixture(autouse=True)
 def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """Nothing in this process may resolve (and so connect to) anything but loopback."""
-    real = socket.getaddrinfo
-
-    def guarded(host: Any, *args: Any, **kwargs: Any) -> Any:
-        name = host.decode() if isinstance(host, bytes) else str(host)
-        if name not in LOOPBACK:
-            raise AssertionError(f"a test tried to reach {name!r}: only 127.0.0.1 is allowed")
-        return real(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", guarded)
+    guard_this_process(monkeypatch)
 
 
 def moto_post(url: str, body: bytes = b"") -> None:

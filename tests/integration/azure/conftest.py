@@ -6,7 +6,6 @@ guard that refuses to resolve any name but loopback, in this process and in the 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,38 +19,15 @@ import pytest
 
 from tests.integration.azure import fake_arm
 from tests.integration.azure.fake_arm import FakeArm
+from tests.support.loopback import GUARD, guard_this_process
 
-LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 CLI_TIMEOUT = 120.0
-
-# Imported by the CLI subprocess (PYTHONPATH): the same guard as below, logging what it refused.
-GUARD = """\
-import os, socket
-_real = socket.getaddrinfo
-_allowed = {"127.0.0.1", "localhost", "::1"}
-def _guarded(host, *args, **kwargs):
-    name = host.decode() if isinstance(host, bytes) else str(host)
-    if name not in _allowed:
-        with open(os.environ["SOUQSCAN_TEST_REFUSED"], "a") as fh:
-            fh.write(name + "\\n")
-        raise socket.gaierror(socket.EAI_NONAME, "test guard refused " + name)
-    return _real(host, *args, **kwargs)
-socket.getaddrinfo = _guarded
-"""
 
 
 @pytest.fixture(autouse=True)
 def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """Nothing in this process may resolve (and so connect to) anything but loopback."""
-    real = socket.getaddrinfo
-
-    def guarded(host: Any, *args: Any, **kwargs: Any) -> Any:
-        name = host.decode() if isinstance(host, bytes) else str(host)
-        if name not in LOOPBACK:
-            raise AssertionError(f"a test tried to reach {name!r}: only 127.0.0.1 is allowed")
-        return real(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", guarded)
+    guard_this_process(monkeypatch)
 
 
 @pytest.fixture(scope="session")
