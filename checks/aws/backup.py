@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from checks.aws.common import observe, regions, unverified
+from scanner.collectors.aws.backup import Plan
+from scanner.collectors.aws.backup_coverage import Coverage, backup_coverage
 from scanner.collectors.aws.common import Regional
 from scanner.collectors.aws.dynamodb import Table, tables
 from scanner.collectors.aws.inventory import DataResource, Inventory, inventory
@@ -146,3 +148,54 @@ def s3_versioning(found: tuple[Bucket, ...]) -> Iterator[Observation]:
             yield unverified(b.arn, f"versioning unknown: {b.versioning.error}", region)
         else:
             yield observe(b.arn, at=region, tags=b.tags.value, versioning=b.versioning.value)
+
+
+@check(
+    "aws.data.backup_plan",
+    title="Data stores assigned to an AWS Backup plan in their region",
+    category=Category.BACKUP,
+    applies_to=TargetKind.AWS_ACCOUNT,
+    collector=backup_coverage,
+    reports={"resource_type": "string", "backup_plans": "list", "in_backup_plan": "bool"},
+    classified=True,
+    empty_ok=True,
+)
+def backup_plan(found: Coverage) -> Iterator[Observation]:
+    """A store no plan selects (by ARN or tag) has only the service's own backups, if any:
+    no schedule, retention or copy the organisation controls."""
+    plans: dict[str, tuple[Plan, ...] | str] = {}
+    for answer in found.backup:
+        plans[answer.region] = (
+            answer.value.plans
+            if answer.value is not None
+            else (answer.error or answer.skipped or "not read")
+        )
+    for r in found.inventory.resources:
+        if r.backups is None or r.region.value is None or r.tags.value is None:
+            continue  # not a primary store, or already ERROR under the residency checks
+        region, tags = r.region.value, r.tags.value
+        here = plans.get(region, f"region {region} was not scanned (outside --regions)")
+        if isinstance(here, str):
+            # With its tags, so the ERROR lands only on the rule its classification selects.
+            yield Observation(
+                r.arn, error=f"backup plans unknown: {here}", region=region, tags=tags
+            )
+            continue
+        unread = [p.name for p in here if p.selections.value is None]
+        chosen = [
+            p.name
+            for p in here
+            if p.selections.value and any(s.covers(r.arn, tags) for s in p.selections.value)
+        ]
+        if not chosen and unread:
+            why = f"selections of backup plan {unread[0]} unreadable"
+            yield Observation(r.arn, error=why, region=region, tags=tags)
+            continue
+        yield observe(
+            r.arn,
+            at=region,
+            tags=tags,
+            resource_type=r.type,
+            backup_plans=sorted(chosen),
+            in_backup_plan=bool(chosen),
+        )

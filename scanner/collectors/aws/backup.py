@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from functools import partial
 
 from scanner.clouds.aws import AwsAccount
@@ -17,6 +18,8 @@ PERMISSIONS = (
     "backup:GetBackupPlan",
     "backup:ListTags",
     "backup:ListRecoveryPointsByBackupVault",
+    "backup:ListBackupSelections",
+    "backup:GetBackupSelection",
 )
 
 
@@ -36,6 +39,62 @@ class CopyAction:
 
 
 @dataclass(frozen=True)
+class Selection:
+    """Which resources a backup plan assigns (AWS Backup "resource assignment")."""
+
+    name: str
+    resources: tuple[str, ...]  # ARN patterns, "*" wildcards
+    not_resources: tuple[str, ...]
+    any_tags: tuple[tuple[str, str], ...]  # ListOfTags: STRINGEQUALS, any one suffices
+    conditions: tuple[tuple[str, str, str], ...]  # (StringEquals|…, tag key, value): all must hold
+
+    def covers(self, arn: str, tags: dict[str, str]) -> bool:
+        if any(fnmatchcase(arn, pattern) for pattern in self.not_resources):
+            return False
+        chosen = any(fnmatchcase(arn, p) for p in self.resources) or any(
+            tags.get(key) == value for key, value in self.any_tags
+        )
+        return chosen and all(
+            _holds(op, tags.get(key), value) for op, key, value in self.conditions
+        )
+
+
+def _holds(op: str, actual: str | None, wanted: str) -> bool:
+    if op == "StringEquals":
+        return actual == wanted
+    if op == "StringNotEquals":
+        return actual != wanted
+    if op == "StringLike":
+        return actual is not None and fnmatchcase(actual, wanted)
+    return actual is None or not fnmatchcase(actual, wanted)  # StringNotLike
+
+
+def parse_selection(raw: Json) -> Selection:
+    """GetBackupSelection's ``BackupSelection``."""
+    tag_prefix = "aws:ResourceTag/"
+    conditions = [
+        (
+            str(op),
+            str(c.get("ConditionKey", "")).removeprefix(tag_prefix),
+            str(c.get("ConditionValue", "")),
+        )
+        for op, items in (raw.get("Conditions") or {}).items()
+        for c in items or []
+    ]
+    return Selection(
+        name=text(raw, "SelectionName") or "",
+        resources=tuple(str(r) for r in raw.get("Resources") or []),
+        not_resources=tuple(str(r) for r in raw.get("NotResources") or []),
+        any_tags=tuple(
+            (str(t.get("ConditionKey", "")), str(t.get("ConditionValue", "")))
+            for t in raw.get("ListOfTags") or []
+            if str(t.get("ConditionType", "STRINGEQUALS")).upper() == "STRINGEQUALS"
+        ),
+        conditions=tuple(conditions),
+    )
+
+
+@dataclass(frozen=True)
 class Plan:
     id: str
     arn: str
@@ -43,6 +102,7 @@ class Plan:
     region: str
     tags: Got[dict[str, str]]
     copies: Got[tuple[CopyAction, ...]]
+    selections: Got[tuple[Selection, ...]]
 
 
 @dataclass(frozen=True)
@@ -97,6 +157,29 @@ def parse_recovery_points(region: str, vault_arn: str, raw: list[Json]) -> list[
     ]
 
 
+def _selections(account: AwsAccount, region: str, plan_id: str) -> tuple[Selection, ...]:
+    listed = account.items(
+        "backup", region, "list_backup_selections", "BackupSelectionsList", BackupPlanId=plan_id
+    )
+    return tuple(
+        parse_selection(
+            (
+                account.call(
+                    "backup",
+                    region,
+                    "get_backup_selection",
+                    BackupPlanId=plan_id,
+                    SelectionId=str(s["SelectionId"]),
+                )
+                or {}
+            ).get("BackupSelection")
+            or {}
+        )
+        for s in listed
+        if s.get("SelectionId")
+    )
+
+
 def _copy_actions(account: AwsAccount, region: str, plan_id: str) -> tuple[CopyAction, ...]:
     return parse_copy_actions(
         account.call("backup", region, "get_backup_plan", BackupPlanId=plan_id) or {}
@@ -141,6 +224,7 @@ def backup(account: AwsAccount) -> Regional[BackupRegion]:
                 region=region,
                 tags=tags(str(p["BackupPlanArn"])),
                 copies=attempt(partial(_copy_actions, account, region, str(p["BackupPlanId"]))),
+                selections=attempt(partial(_selections, account, region, str(p["BackupPlanId"]))),
             )
             for p in raw_plans
         )

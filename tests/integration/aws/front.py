@@ -7,7 +7,7 @@ It forwards every request to moto, except:
 - the few read calls moto 5.2 does not implement, answered from tables a test fills in the
   exact wire format of the AWS API (SSM DescribeInstanceInformation and
   DescribeInstancePatchStates, EFS DescribeReplicationConfigurations, Backup
-  ListRecoveryPointsByBackupVault).
+  ListRecoveryPointsByBackupVault, ListBackupSelections and GetBackupSelection).
 
 The service and region of a request come from its SigV4 credential scope, as AWS reads them.
 It counts requests, so tests can assert how many attempts a throttled call made.
@@ -29,6 +29,7 @@ from urllib.parse import unquote, urlsplit
 
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request")
 _RECOVERY_POINTS = re.compile(r"^/backup-vaults/([^/]+)/recovery-points/?$")
+_SELECTIONS = re.compile(r"^/backup/plans/([^/]+)/selections/?([^/]*)$")
 _EFS_REPLICATIONS = "/2015-02-01/file-systems/replication-configurations"
 
 THROTTLE_EC2 = (
@@ -67,6 +68,10 @@ class Front:
     efs_replications: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # (region, vault name) -> ListRecoveryPointsByBackupVault "RecoveryPoints" items
     recovery_points: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    # (region, plan id) -> selection id -> GetBackupSelection's "BackupSelection"
+    backup_selections: dict[tuple[str, str], dict[str, dict[str, Any]]] = field(
+        default_factory=dict
+    )
     hits: Counter[tuple[str, str]] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -81,6 +86,7 @@ class Front:
             self.ssm_patch_states.clear()
             self.efs_replications.clear()
             self.recovery_points.clear()
+            self.backup_selections.clear()
             self.hits.clear()
 
 
@@ -148,6 +154,29 @@ def _handler(front: Front) -> type[BaseHTTPRequestHandler]:
                 return True
             if service == "elasticfilesystem" and path == _EFS_REPLICATIONS:
                 self._json({"Replications": front.efs_replications.get(region, [])})
+                return True
+            chosen = _SELECTIONS.match(path)
+            if service == "backup" and chosen and self.command == "GET":
+                plan, selection = unquote(chosen.group(1)), unquote(chosen.group(2))
+                held = front.backup_selections.get((region, plan), {})
+                if not selection:
+                    listed = [
+                        {
+                            "SelectionId": sid,
+                            "SelectionName": s["SelectionName"],
+                            "BackupPlanId": plan,
+                        }
+                        for sid, s in sorted(held.items())
+                    ]
+                    self._json({"BackupSelectionsList": listed})
+                else:
+                    self._json(
+                        {
+                            "BackupPlanId": plan,
+                            "SelectionId": selection,
+                            "BackupSelection": held[selection],
+                        }
+                    )
                 return True
             match = _RECOVERY_POINTS.match(path)
             if service == "backup" and match and self.command == "GET":

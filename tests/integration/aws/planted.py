@@ -241,6 +241,8 @@ def plant(aws: Aws) -> dict[str, str]:
     uae_instance = p.instance("app-uae", UAE, "regulated")
     bahrain_instance = p.instance("app-bahrain", BAHRAIN, "internal")
     vol = p.volume("data-ksa", KSA, "regulated", ksa_key)
+    # The backup plan "nightly-ksa" below assigns what carries backup=daily.
+    c("ec2", KSA).create_tags(Resources=[vol], Tags=[{"Key": "backup", "Value": "daily"}])
     snap = p.snapshot("data-ksa", KSA, vol, "regulated")
     p.snapshot_copy("data-ksa-copy-bahrain", snap, KSA, BAHRAIN)
     c("ec2", KSA).enable_ebs_encryption_by_default()
@@ -346,6 +348,23 @@ def plant(aws: Aws) -> dict[str, str]:
             BackupPlanTags=vault_tags,
         )
         p.name(f"plan:{plan_name}", plan["BackupPlanArn"])
+        if (
+            plan_name == "nightly-ksa"
+        ):  # assigns the ledger by ARN, and anything tagged backup=daily
+            aws.front.backup_selections[(KSA, plan["BackupPlanId"])] = {
+                "sel-1": {
+                    "SelectionName": "ledger-and-daily",
+                    "IamRoleArn": f"arn:aws:iam::{ACCOUNT}:role/backup",
+                    "Resources": [ledger["DBInstanceArn"]],
+                    "ListOfTags": [
+                        {
+                            "ConditionType": "STRINGEQUALS",
+                            "ConditionKey": "backup",
+                            "ConditionValue": "daily",
+                        }
+                    ],
+                }
+            }
     point = {
         "ResourceArn": ledger["DBInstanceArn"],
         "ResourceType": "RDS",
