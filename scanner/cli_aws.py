@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from scanner.baseline import loader
-from scanner.cli_common import finish, scan_options, select_checks
+from scanner.cli_common import finish, scan_options, select_checks, validate_waivers
 from scanner.clouds import aws as cloud
 from scanner.collectors import aws as collectors
 from scanner.engine import Target, scan
@@ -79,6 +79,7 @@ def aws(
     registry = Registry.installed()
     chosen = select_checks(registry, patterns, TargetKind.AWS_ACCOUNT)
     base = loader.load(baseline, registry)
+    validate_waivers(base)
     log = cloud.ApiLog(audit_log)
     options = cloud.SessionOptions(
         profile=profile,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from scanner.baseline import loader
-from scanner.cli_common import finish, scan_options, select_checks
+from scanner.cli_common import finish, scan_options, select_checks, validate_waivers
 from scanner.collectors import Collector
 from scanner.engine import Target, scan
 from scanner.errors import ObservationError, UsageError
@@ -182,6 +182,7 @@ def azure(
     registry = Registry.installed()
     chosen = select_checks(registry, patterns, TargetKind.AZURE_SUBSCRIPTION)
     base = loader.load(baseline, registry)
+    validate_waivers(base)
     settings = AzureSettings(
         arm_endpoint=arm_endpoint,
         authority_host=authority_host or None,

@@ -38,6 +38,7 @@ NAMED_OUTPUTS = "souqscan.named_outputs"
 _PLAIN_OUTPUT = "souqscan.plain_output"
 _FORMAT_SEEN = "souqscan.format"
 _WAIVERS = "souqscan.waivers"
+_WAIVERS_READ = "souqscan.waivers.read"
 _DB = "souqscan.db"
 _FORMAT_PREFIX = re.compile(r"[a-z][a-z0-9_-]*")
 
@@ -114,16 +115,17 @@ def _outputs(ctx: click.Context, _param: click.Parameter, values: tuple[str, ...
 
 
 def _waivers(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
-    """Parsed now, so a bad waiver file stops the run before anything is scanned."""
     if value is not None:
-        ctx.meta[_WAIVERS] = (value, waivers.load(value))
+        ctx.meta[_WAIVERS] = value
 
 
 def validate_waivers(baseline: Baseline) -> None:
-    """Refuse, before scanning, waivers naming rules the baseline does not have."""
+    """Read --waivers once the baseline is known and before anything is scanned: bad syntax
+    or a rule the baseline does not have stops the run; finish() applies what was read."""
     ctx = click.get_current_context(silent=True)
     if ctx is not None and _WAIVERS in ctx.meta:
-        waivers.load(ctx.meta[_WAIVERS][0], known_rules=[r.id for r in baseline.rules])
+        path = ctx.meta[_WAIVERS]
+        ctx.meta[_WAIVERS_READ] = waivers.load(path, known_rules=[r.id for r in baseline.rules])
 
 
 def _db(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
@@ -271,10 +273,9 @@ def finish(
     if outputs is None:
         outputs = meta.get(NAMED_OUTPUTS, {})
     if _WAIVERS in meta:
-        path, _parsed = meta[_WAIVERS]
-        outcome = waivers.apply(
-            result.findings, waivers.load(path, known_rules=[r.id for r in result.baseline.rules])
-        )
+        if _WAIVERS_READ not in meta:
+            validate_waivers(result.baseline)
+        outcome = waivers.apply(result.findings, meta[_WAIVERS_READ])
         result.findings[:] = outcome.findings
         result.notes.extend(outcome.notes())
     new_failures = _record(result, meta.get(_DB), scope, record_by_default, fail_on_new)
