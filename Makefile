@@ -34,7 +34,7 @@ test: $(SENTINEL) ## lint, then the whole test suite
 run: $(SENTINEL) ## scan this host against the default baseline and print the table
 	@$(BIN)/souqscan host --local || [ $$? -le 3 ]  # 1 and 3 are findings, not failures of make
 
-bench-hosts: $(SENTINEL) ## hosts/second over N loopback sshd endpoints
+bench-hosts: $(SENTINEL) ## souqscan vs ansible -m setup over N=1,50,200 loopback sshd endpoints
 	$(BIN)/python bench/hosts.py
 
 bench: bench-hosts ## every benchmark

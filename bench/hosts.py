@@ -1,130 +1,539 @@
-"""Hosts per second over N loopback sshd endpoints (``make bench-hosts``).
+"""souqscan's host scan next to ``ansible -m setup`` over N loopback sshd endpoints
+(``python bench/hosts.py [N ...]``, default 1 50 200; ``make bench-hosts``).
 
-Starts N real OpenSSH servers on 127.0.0.1 (this machine's state behind each), scans them all
-in one ``souqscan host`` run with the default concurrency, and prints wall time, hosts/second
-and the SSH connections each host saw (from its sshd log: the transport promises one).
-Prints figures only: no assertion on time. Every server is stopped by PID before exiting.
+For each N, starts N real OpenSSH servers on 127.0.0.1 (in parallel; this machine's state
+behind each), then times, with the same parallelism P over the same endpoints, key and
+known_hosts file:
+
+* ``souqscan host ... --concurrency P``: the full host scan (all host checks, default
+  baseline), as a user runs it;
+* ``ansible all -m setup -f P`` (ansible-core, installed on first use into the git-ignored
+  bench/.venv-ansible): its defaults (OpenSSH client, ControlPersist, no pipelining), host
+  key checking on against the same known_hosts (StrictHostKeyChecking=yes), the target's
+  interpreter named so it spends no round trip discovering it;
+* the ceiling: a bare paramiko client, P threads, connect + 5 commands per host.
+
+Prints one row per tool: wall time, hosts/second, hosts completed, SSH connections and
+session channels per host (counted in each sshd's log, for every tool), CPU seconds of the
+client process tree and of the whole machine (every endpoint is this machine: the targets'
+work shares its cores, so a heavy remote command weighs on the figures as it would not on a
+real fleet), the 1-minute load average before the run, and throughput relative to Ansible.
+Figures only: no assertion on time. Every server is stopped by PID before exiting, also on
+Ctrl-C, SIGTERM or an error; Ansible's ControlPersist masters are told to exit first.
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import os
+import re
+import resource
+import shlex
 import shutil
-import statistics
+import signal
+import subprocess
 import sys
 import tempfile
+import threading
+import time
 from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
+from types import FrameType
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from the repo
+
+import paramiko
 
 from tests.support.cli import run_souqscan
 from tests.support.sshd import SshServer, keygen, start_sshd
 
+BENCH = Path(__file__).resolve().parent
+ANSIBLE_VENV = BENCH / ".venv-ansible"
+ANSIBLE_REQUIREMENT = "ansible-core>=2.17,<3"
+TARGET_PYTHON = "/usr/bin/python3"  # the endpoints' interpreter, named for Ansible
+TOOLS = ("ansible", "souqscan", "paramiko")  # Ansible first: the others are compared to it
+# What the ceiling runs per host: small reads, like most of a host scan's commands.
+CEILING_COMMANDS = (
+    ("id", "-u"),
+    ("uname", "-r"),
+    ("cat", "/etc/os-release"),
+    ("cat", "/etc/passwd"),
+    ("ss", "-tuln"),
+)
+# souqscan ERROR messages that mean a host's scan was cut short (not a finding about it).
+TRANSPORT_FAILURE = re.compile(
+    r"did not finish within|handshake|connection|refused|timed out|was lost|cannot open a channel"
+)
+START_WORKERS = 8  # sshd starts in parallel (keygen, sshd -t, launch, wait for the listener)
+RUN_TIMEOUT = 1800.0
 
-def start_servers(root: Path, count: int, client: Path) -> list[SshServer]:
-    servers: list[SshServer] = []
+
+@dataclass(frozen=True)
+class Fleet:
+    root: Path
+    servers: list[SshServer]
+    key: Path  # one client key, authorized on every server
+    known_hosts: Path  # every server's host key: both tools verify against this file
+
+    def log_marks(self) -> list[int]:
+        return [s.mark() for s in self.servers]
+
+
+@dataclass(frozen=True)
+class Row:
+    tool: str
+    wall: float
+    completed: int
+    connections: str
+    sessions: str
+    client_cpu: float
+    machine_cpu: float
+    load1: float
+    detail: str = ""
+
+
+# -- the fleet ---------------------------------------------------------------------------
+
+
+def start_fleet(root: Path, count: int, *, login_rc: bool) -> Fleet:
+    """N servers started in parallel; on any failure or interrupt every started one stops.
+
+    Each command a tool sends runs as ``$SHELL -c``, and Debian's bash sources ``~/.bashrc``
+    when sshd starts it: here root's runs ``pyenv init``, about 0.1 s of CPU per command,
+    which would weigh on every tool by its number of commands rather than by how it works.
+    Unless ``login_rc``, each endpoint's sessions get its own directory (no .bashrc) as HOME.
+    """
+    key = keygen(root / "client")
+    started: dict[int, SshServer] = {}
+    lock = threading.Lock()
+    abort = threading.Event()
+
+    def one(index: int) -> None:
+        if abort.is_set():
+            return
+        server = start_sshd(
+            root / f"h{index:03d}",
+            user=getpass.getuser(),
+            extra_authorized=[key.with_suffix(".pub")],
+        )
+        with lock:
+            started[index] = server
+
+    pool = ThreadPoolExecutor(START_WORKERS)
     try:
-        for index in range(count):
-            servers.append(  # noqa: PERF401 - one at a time, so a failure stops those started
-                start_sshd(
-                    root / f"h{index:03d}",
-                    user=getpass.getuser(),
-                    extra_authorized=[client.with_suffix(".pub")],
-                )
-            )
+        for future in [pool.submit(one, index) for index in range(count)]:
+            future.result()
     except BaseException:
-        for server in servers:
-            server.stop()
+        abort.set()
+        pool.shutdown(wait=True, cancel_futures=True)  # servers still starting finish first
+        stop_servers(list(started.values()))
         raise
-    return servers
+    pool.shutdown()
+    servers = [started[index] for index in range(count)]
+    known_hosts = root / "known_hosts"
+    known_hosts.write_text("".join(s.known_hosts.read_text() for s in servers))
+    return Fleet(root, servers, key, known_hosts)
 
 
-def one_run(
-    servers: list[SshServer], client: Path, known_hosts: Path, checks: list[str]
-) -> tuple[float, str]:
-    marks = [server.mark() for server in servers]
+def stop_servers(servers: Sequence[SshServer]) -> None:
+    for server in servers:
+        server.stop()
+
+
+def per_host(counts: Sequence[int]) -> str:
+    low, high = min(counts), max(counts)
+    return str(low) if low == high else f"{low}..{high}"
+
+
+# -- measuring ---------------------------------------------------------------------------
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds every process on this machine has used (/proc/stat, all cores)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measured(
+    tool: str, fleet: Fleet, run: Callable[[], tuple[int, str]], client_cpu: Callable[[], float]
+) -> Row:
+    """Time ``run`` (which returns hosts completed and a detail line) and count, in every
+    sshd's log, the connections and session channels it caused."""
+    marks = fleet.log_marks()
+    load1 = os.getloadavg()[0]
+    cpu0, busy0, t0 = client_cpu(), machine_busy_seconds(), time.monotonic()
+    completed, detail = run()
+    wall = time.monotonic() - t0
+    cpu, busy = client_cpu() - cpu0, machine_busy_seconds() - busy0
+    pairs = list(zip(fleet.servers, marks, strict=True))
+    return Row(
+        tool,
+        wall,
+        completed,
+        per_host([s.connections(m) for s, m in pairs]),
+        per_host([s.sessions(m) for s, m in pairs]),
+        cpu,
+        busy,
+        load1,
+        detail,
+    )
+
+
+# -- the tools ---------------------------------------------------------------------------
+
+
+def souqscan_run(fleet: Fleet, concurrency: int, extra: Sequence[str]) -> tuple[int, str]:
     result = run_souqscan(
         [
             "host",
-            *(server.spec for server in servers),
+            *(server.spec for server in fleet.servers),
             "--identity",
-            str(client),
+            str(fleet.key),
             "--known-hosts",
-            str(known_hosts),
+            str(fleet.known_hosts),
+            "--concurrency",
+            str(concurrency),
             "--format",
             "json",
-            *(arg for pattern in checks for arg in ("--checks", pattern)),
+            *extra,
         ],
-        timeout=600,
+        timeout=RUN_TIMEOUT,
     )
     if result.code not in (0, 1, 3):
         raise SystemExit(f"souqscan failed:\n{result.explain()}")
-    connections = [s.connections(m) for s, m in zip(servers, marks, strict=True)]
-    logins = [s.logins(m) for s, m in zip(servers, marks, strict=True)]
+    cut_short = {
+        f["target"]
+        for f in result.findings
+        if f["status"] == "ERROR" and TRANSPORT_FAILURE.search(f["message"])
+    }
     statuses = Counter(f["status"] for f in result.findings)
-    unreachable = sum(
-        1 for f in result.findings if f["status"] == "ERROR" and "handshake" in f["message"]
-    )
+    detail = f"findings {dict(sorted(statuses.items()))}"
     why = Counter(f["message"][:70] for f in result.findings if f["status"] == "ERROR")
-    per_host = "1" if set(connections) == {1} else f"{min(connections)}..{max(connections)}"
-    detail = (
-        f"connections/host={per_host} logins/host={'1' if set(logins) == {1} else logins} "
-        f"findings={dict(sorted(statuses.items()))} handshake-errors={unreachable}"
-    )
     if why:
-        # Every endpoint is this machine: N concurrent scans share its two cores.
-        detail += "\n      ERROR reasons: " + "; ".join(f"{n}x {m}" for m, n in why.most_common(3))
-    return result.duration, detail
+        detail += "; ERROR reasons: " + "; ".join(f"{n}x {m}" for m, n in why.most_common(3))
+    return len(fleet.servers) - len(cut_short), detail
 
 
-def bench(count: int, runs: int, checks: list[str]) -> None:
-    root = Path(tempfile.mkdtemp(prefix="souqscan-bench-"))
-    root.chmod(0o755)
+def ansible_executable() -> Path:
+    """ansible-core in its own venv (git-ignored), installed from PyPI on first use."""
+    exe = ANSIBLE_VENV / "bin" / "ansible"
+    if not exe.exists():
+        print(f"installing {ANSIBLE_REQUIREMENT} into {ANSIBLE_VENV} (first use)", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(ANSIBLE_VENV)], check=True)
+        subprocess.run(
+            [
+                str(ANSIBLE_VENV / "bin" / "pip"),
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                ANSIBLE_REQUIREMENT,
+            ],
+            check=True,
+        )
+    return exe
+
+
+def ansible_version(exe: Path) -> str:
+    out = subprocess.run([str(exe), "--version"], capture_output=True, text=True, check=True)
+    return out.stdout.split("\n", 1)[0]
+
+
+def ansible_setup(fleet: Fleet, concurrency: int, pipelining: bool) -> tuple[Path, dict[str, str]]:
+    """Inventory, config and environment confined to the fleet's directory (never ~/.ansible)."""
+    home = fleet.root / "ansible"
+    control = fleet.root / "cp"  # short: a ControlPath socket name is limited to 108 bytes
+    for directory in (home, control, home / "remote-tmp"):
+        directory.mkdir(exist_ok=True)
+    ssh_args = " ".join(
+        [
+            f"-o UserKnownHostsFile={fleet.known_hosts}",
+            "-o GlobalKnownHostsFile=/dev/null",
+            "-o StrictHostKeyChecking=yes",  # OpenSSH's default "ask" cannot ask here
+            "-o IdentitiesOnly=yes",
+        ]
+    )
+    inventory = fleet.root / "inventory.ini"
+    inventory.write_text(
+        "[fleet]\n"
+        + "".join(
+            f"h{index:03d} ansible_host=127.0.0.1 ansible_port={server.port}\n"
+            for index, server in enumerate(fleet.servers)
+        )
+        + "[fleet:vars]\n"
+        f"ansible_user={getpass.getuser()}\n"
+        f"ansible_ssh_private_key_file={fleet.key}\n"
+        f"ansible_python_interpreter={TARGET_PYTHON}\n"
+        f"ansible_ssh_common_args='{ssh_args}'\n"
+    )
+    config = fleet.root / "ansible.cfg"
+    config.write_text(
+        "[defaults]\n"
+        f"inventory = {inventory}\n"
+        f"forks = {concurrency}\n"
+        "host_key_checking = True\n"
+        f"remote_tmp = {home / 'remote-tmp'}\n"
+        "[ssh_connection]\n"
+        f"control_path_dir = {control}\n"
+        f"pipelining = {pipelining}\n"
+    )
+    env = {
+        k: v for k, v in os.environ.items() if k != "SSH_AUTH_SOCK" and not k.startswith("ANSIBLE_")
+    }
+    env.update(ANSIBLE_CONFIG=str(config), ANSIBLE_HOME=str(home), ANSIBLE_NOCOLOR="1")
+    return inventory, env
+
+
+def ansible_run(exe: Path, fleet: Fleet, concurrency: int, pipelining: bool) -> tuple[int, str]:
+    inventory, env = ansible_setup(fleet, concurrency, pipelining)
+    output = fleet.root / "ansible.out"
     try:
-        client = keygen(root / "client")
-        servers = start_servers(root, count, client)
+        with output.open("wb") as out:
+            proc = subprocess.run(
+                [str(exe), "fleet", "-i", str(inventory), "-m", "setup", "-f", str(concurrency)],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+                timeout=RUN_TIMEOUT,
+                check=False,
+            )
+    finally:
+        end_control_masters(fleet, env)
+    text = output.read_text(errors="replace")
+    outcomes = Counter(re.findall(r"^h\d{3} \| ([A-Z]+)", text, re.MULTILINE))
+    detail = f"exit {proc.returncode}, hosts {dict(sorted(outcomes.items()))}"
+    failure = re.search(r"^h\d{3} \| (?:UNREACHABLE|FAILED)!.*$", text, re.MULTILINE)
+    if failure:
+        detail += f"; first failure: {failure.group(0)[:160]}"
+    return outcomes.get("SUCCESS", 0), detail
+
+
+def end_control_masters(fleet: Fleet, env: dict[str, str]) -> None:
+    """ControlPersist keeps one ssh per host alive for 60 s: ask each to exit now."""
+    sockets = list((fleet.root / "cp").iterdir())
+    if not sockets:
+        return
+
+    def exit_master(socket: Path) -> None:
+        subprocess.run(
+            ["ssh", "-o", f"ControlPath={socket}", "-O", "exit", "placeholder"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            env=env,
+            timeout=30,
+            check=False,
+        )
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(exit_master, sockets))
+
+
+def paramiko_run(fleet: Fleet, concurrency: int) -> tuple[int, str]:
+    """The ceiling: connect (host key checked) and run the 5 commands, one thread per host."""
+
+    def one(server: SshServer) -> str | None:
+        client = paramiko.SSHClient()
+        client.load_host_keys(str(fleet.known_hosts))
+        client.set_missing_host_key_policy(paramiko.RejectPolicy())
         try:
-            known_hosts = root / "known_hosts"
-            known_hosts.write_text("".join(s.known_hosts.read_text() for s in servers))
-            walls = []
-            for run in range(1, runs + 1):
-                wall, detail = one_run(servers, client, known_hosts, checks)
-                walls.append(wall)
-                print(
-                    f"N={count:<3d} run {run}: wall {wall:6.2f} s  "
-                    f"{count / wall:6.1f} hosts/s  {detail}"
-                )
-            median = statistics.median(walls)
-            print(f"N={count:<3d} median: wall {median:6.2f} s  {count / median:6.1f} hosts/s")
+            client.connect(
+                "127.0.0.1",
+                port=server.port,
+                username=server.user,
+                key_filename=str(fleet.key),
+                look_for_keys=False,
+                allow_agent=False,
+                timeout=60,
+                banner_timeout=60,
+                auth_timeout=60,
+            )
+            for argv in CEILING_COMMANDS:
+                stdin, stdout, stderr = client.exec_command(shlex.join(argv), timeout=60)
+                stdin.close()
+                stdout.read()
+                stderr.read()
+                if stdout.channel.recv_exit_status() != 0:
+                    return f"{shlex.join(argv)} failed"
+        except (paramiko.SSHException, OSError) as exc:
+            return f"{type(exc).__name__}: {str(exc)[:100]}"
         finally:
-            for server in servers:
-                server.stop()
+            client.close()
+        return None
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        errors = list(pool.map(one, fleet.servers))
+    failed = Counter(e for e in errors if e is not None)
+    detail = "; ".join(f"{n}x {e}" for e, n in failed.most_common(3))
+    return len(fleet.servers) - sum(failed.values()), detail
+
+
+# -- the report --------------------------------------------------------------------------
+
+HEADER = (
+    f"{'N':>4} {'P':>3}  {'tool':<9} {'wall s':>7} {'hosts/s':>8} {'done':>9} "
+    f"{'conn/host':>9} {'chan/host':>9} {'client CPU s':>12} {'machine CPU s':>13} "
+    f"{'load1':>5} {'x ansible':>9}"
+)
+
+
+def print_row(count: int, concurrency: int, row: Row, ansible_rate: float | None) -> None:
+    rate = count / row.wall
+    ratio = f"{rate / ansible_rate:9.2f}" if ansible_rate else f"{'-':>9}"
+    print(
+        f"{count:>4} {concurrency:>3}  {row.tool:<9} {row.wall:7.2f} {rate:8.2f} "
+        f"{f'{row.completed}/{count}':>9} {row.connections:>9} {row.sessions:>9} "
+        f"{row.client_cpu:12.1f} {row.machine_cpu:13.1f} {row.load1:5.2f} {ratio}",
+        flush=True,
+    )
+    if row.detail:
+        print(f"{'':>20}{row.detail}", flush=True)
+
+
+def median_row(rows: Sequence[Row]) -> Row:
+    """The run with the median wall time (its own counts, not a mix of runs)."""
+    return sorted(rows, key=lambda r: r.wall)[(len(rows) - 1) // 2]
+
+
+def measure_tool(tool: str, fleet: Fleet, args: argparse.Namespace, ansible: Path | None) -> Row:
+    if tool == "souqscan":
+        extra = [a for p in args.checks for a in ("--checks", p)]
+        if args.timeout is not None:
+            extra += ["--timeout", str(args.timeout)]
+        run = partial(souqscan_run, fleet, args.concurrency, extra)
+        return measured(tool, fleet, run, children_cpu_seconds)
+    if tool == "ansible":
+        assert ansible is not None
+        run = partial(ansible_run, ansible, fleet, args.concurrency, args.pipelining)
+        return measured(tool, fleet, run, children_cpu_seconds)
+    return measured(tool, fleet, partial(paramiko_run, fleet, args.concurrency), time.process_time)
+
+
+def bench(count: int, args: argparse.Namespace, ansible: Path | None) -> None:
+    root = Path(tempfile.mkdtemp(prefix="souqscan-bench-"))
+    root.chmod(0o755)  # sshd reads authorized keys as the login user
+    try:
+        started = time.monotonic()
+        fleet = start_fleet(root, count, login_rc=args.login_rc)
+        print(
+            f"# N={count}: {count} sshd started in {time.monotonic() - started:.1f} s", flush=True
+        )
+        try:
+            results: dict[str, Row] = {}
+            for tool in [t for t in TOOLS if t in args.tools]:
+                rows = [measure_tool(tool, fleet, args, ansible) for _ in range(args.runs)]
+                results[tool] = median_row(rows)
+                if args.runs > 1:
+                    walls = ", ".join(f"{r.wall:.2f}" for r in rows)
+                    results[tool] = replace(
+                        results[tool], detail=f"walls {walls}; {results[tool].detail}"
+                    )
+                ansible_row = results.get("ansible")
+                ansible_rate = count / ansible_row.wall if ansible_row else None
+                print_row(count, args.concurrency, results[tool], ansible_rate)
+            if "souqscan" in results and "ansible" in results:
+                ratio = results["ansible"].wall / results["souqscan"].wall
+                print(
+                    f"# N={count}: souqscan/ansible throughput = {ratio:.2f} (target >= 5)",
+                    flush=True,
+                )
+        finally:
+            stop_servers(fleet.servers)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
 
+def souqscan_revision() -> str:
+    """Which souqscan is timed: the commit, and whether the shared work tree differs from it."""
+    repo = BENCH.parent
+    git = ["git", "-C", str(repo)]
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    changed = subprocess.run(
+        [*git, "status", "--porcelain", "--", "scanner", "checks"], capture_output=True, text=True
+    )
+    if head.returncode != 0:
+        return "souqscan (not a git checkout)"
+    dirty = len(changed.stdout.splitlines())
+    return f"souqscan {head.stdout.strip()}" + (
+        f" + {dirty} uncommitted paths under scanner/ checks/" if dirty else ""
+    )
+
+
+def raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM unwinds like Ctrl-C, through the finally blocks that stop the servers."""
+    raise KeyboardInterrupt
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--hosts", type=int, nargs="+", default=[1, 20])
-    parser.add_argument("--runs", type=int, default=3)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("counts", type=int, nargs="*", default=[1, 50, 200], metavar="N")
+    parser.add_argument(
+        "-P", "--concurrency", type=int, default=20, help="hosts in parallel, every tool [20]"
+    )
+    parser.add_argument("--runs", type=int, default=1, help="runs per tool; the median is shown")
+    parser.add_argument("--tools", nargs="+", choices=TOOLS, default=list(TOOLS))
     parser.add_argument(
         "--checks",
         action="append",
         default=[],
         metavar="PATTERN",
-        help="only these checks (souqscan's --checks); e.g. host.ssh to time the transport "
-        "without the CPU-heavy apt simulation",
+        help="souqscan only these checks (its --checks); default: all of them",
+    )
+    parser.add_argument("--timeout", type=float, help="souqscan's --timeout [its default]")
+    parser.add_argument(
+        "--pipelining",
+        action="store_true",
+        help="Ansible with pipelining (default: off, as shipped)",
+    )
+    parser.add_argument(
+        "--login-rc",
+        action="store_true",
+        help="keep the login user's own ~/.bashrc in every session (default: a HOME without one)",
     )
     args = parser.parse_args()
-    chosen = ", ".join(args.checks) or "all checks"
+    signal.signal(signal.SIGTERM, raise_interrupt)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # 200 servers, 200 clients
+
+    ansible = ansible_executable() if "ansible" in args.tools else None
+    checks = ", ".join(args.checks) or "all host checks"
     print(
-        f"souqscan host over loopback sshd endpoints, default concurrency, {chosen}, "
-        f"{args.runs} runs (every endpoint is this machine: its cores are shared)"
+        f"# {souqscan_revision()}: souqscan host, {checks}, default baseline, "
+        f"--concurrency {args.concurrency}"
     )
-    for count in args.hosts:
-        bench(count, args.runs, args.checks)
+    if ansible is not None:
+        print(
+            f"# {ansible_version(ansible)}: ansible -m setup -f {args.concurrency}, OpenSSH "
+            f"client with ControlPersist, pipelining {'on' if args.pipelining else 'off'}, "
+            "host keys checked against the same known_hosts (StrictHostKeyChecking=yes)"
+        )
+    if "paramiko" in args.tools:
+        commands = "; ".join(shlex.join(c) for c in CEILING_COMMANDS)
+        print(
+            f"# paramiko {paramiko.__version__}: connect + {commands} ({args.concurrency} threads)"
+        )
+    print(
+        f"# {os.cpu_count()} cores, every endpoint is this machine; load average "
+        f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}; {args.runs} run(s) per tool; "
+        + (
+            "sessions source the login user's ~/.bashrc"
+            if args.login_rc
+            else "sessions have HOME=<endpoint dir>, without a .bashrc (--login-rc to keep it)"
+        )
+    )
+    print(HEADER, flush=True)
+    for count in args.counts:
+        bench(count, args, ansible)
 
 
 if __name__ == "__main__":
