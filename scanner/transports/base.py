@@ -9,8 +9,9 @@ statuses and stderr are translated into ObservationError subclasses here, once.
 from __future__ import annotations
 
 import abc
+import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from scanner.errors import (
@@ -30,6 +31,34 @@ SUDO_PREFIX = ("sudo", "-n", "--")
 
 # Called with (target, argv) before each command runs; feeds --audit-log.
 AuditHook = Callable[[str, Sequence[str]], None]
+
+log = logging.getLogger("souqscan.transport")
+
+
+@dataclass(frozen=True)
+class Command:
+    """A read-only command a collector runs: ``transport.run(argv, privileged=...)``."""
+
+    argv: tuple[str, ...]
+    privileged: bool = False
+    timeout: float | None = None  # None: the transport's
+
+
+def read_command(path: str, *, privileged: bool = False) -> Command:
+    """The command ``Transport.read_file`` runs for ``path``."""
+    return Command(("cat", "--", path), privileged)
+
+
+ID_COMMAND = Command(("id", "-u"))  # whether privileged commands need sudo
+
+
+@dataclass(frozen=True)
+class BatchEntry:
+    """One command of a batch: wrapped (env, sudo) exactly as it would run on its own."""
+
+    command: Command
+    argv: tuple[str, ...]
+    timeout: float
 
 
 @dataclass(frozen=True)
@@ -80,7 +109,10 @@ class BoundedBuffer:
 
 
 class Transport(abc.ABC):
-    """Runs commands on one target. Subclasses implement ``_execute`` and ``close``."""
+    """Runs commands on one target. Subclasses implement ``_execute`` and ``close``, and may
+    implement ``_execute_batch`` (then they set ``batching``) to run many in one round trip."""
+
+    batching = False
 
     def __init__(
         self,
@@ -115,14 +147,19 @@ class Transport(abc.ABC):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _execute_batch(
+        self, entries: Sequence[BatchEntry]
+    ) -> Mapping[int, CommandResult | ObservationError]:
+        """Run ``entries`` (already wrapped) in one round trip; per index, what each produced.
+        An index left out was not established and runs on its own when asked for."""
+        raise NotImplementedError
+
     @property
     def is_root(self) -> bool:
         with self._uid_lock:
             if self._uid is None:
-                argv = (*ENV_PREFIX, "id", "-u")
-                if self._audit is not None:  # --audit-log records every command, this one too
-                    self._audit(self.target, argv)
-                result = self._execute(argv, self.timeout)
+                # Through run(): audited and cached like any command, so a batch can carry it.
+                result = self.run(ID_COMMAND.argv)
                 try:
                     self._uid = int(result.text.strip())
                 except ValueError:
@@ -163,9 +200,8 @@ class Transport(abc.ABC):
             self._cache[key] = result
         return result
 
-    def _run_uncached(
-        self, argv: Sequence[str], *, privileged: bool, timeout: float | None
-    ) -> CommandResult:
+    def _wrap(self, argv: Sequence[str], privileged: bool) -> tuple[str, ...]:
+        """The argv as sent: in env, and in ``sudo -n`` when it needs root we lack."""
         wrapped: tuple[str, ...] = (*ENV_PREFIX, *argv)
         if privileged and not self.is_root:
             if not self.sudo:
@@ -173,12 +209,76 @@ class Transport(abc.ABC):
                     f"`{argv[0]}` needs root: scan as root or pass --sudo (runs it via `sudo -n`)"
                 )
             wrapped = (*SUDO_PREFIX, *wrapped)
+        return wrapped
+
+    def _run_uncached(
+        self, argv: Sequence[str], *, privileged: bool, timeout: float | None
+    ) -> CommandResult:
+        wrapped = self._wrap(argv, privileged)
         if self._audit is not None:
             self._audit(self.target, wrapped)
         result = self._execute(wrapped, self.timeout if timeout is None else timeout)
-        result = CommandResult(tuple(argv), result.exit_status, result.stdout, result.stderr)
+        return self._judged(tuple(argv), result, privileged=privileged)
+
+    def _judged(
+        self, argv: tuple[str, ...], result: CommandResult, *, privileged: bool
+    ) -> CommandResult:
+        """The result under the collector's argv, once exit statuses are translated."""
+        result = CommandResult(argv, result.exit_status, result.stdout, result.stderr)
         self._translate(result, privileged=privileged)
         return result
+
+    def prefetch(self, commands: Iterable[Command]) -> int:
+        """Run in one round trip those of ``commands`` not yet run, and remember each result
+        (or error) exactly as ``run`` would have. Returns how many it established.
+
+        Best effort, never raising: a command the batch did not establish (the channel
+        failed, timed out, or our wrapper could not start it) runs on its own when asked for,
+        and gets its own error there. A privileged command refused for want of root or
+        --sudo is left to ``run``, which refuses it without sending anything.
+        """
+        if not self.batching:
+            return 0
+        entries = self._entries(commands)
+        if not entries:
+            return 0
+        if self._audit is not None:  # sent, so recorded, even if the batch fails
+            for entry in entries:
+                self._audit(self.target, entry.argv)
+        try:
+            produced = self._execute_batch(entries)
+        except ObservationError as exc:
+            log.debug("batch of %d commands on %s failed: %s", len(entries), self.target, exc)
+            return 0
+        for index, outcome in produced.items():
+            command = entries[index].command
+            key = (command.argv, command.privileged)
+            if isinstance(outcome, CommandResult):
+                try:
+                    outcome = self._judged(command.argv, outcome, privileged=command.privileged)
+                except ObservationError as exc:
+                    outcome = exc
+            with self._cache_lock:
+                self._cache.setdefault(key, outcome)
+        log.debug("batch on %s: %d/%d established", self.target, len(produced), len(entries))
+        return len(produced)
+
+    def _entries(self, commands: Iterable[Command]) -> list[BatchEntry]:
+        entries: list[BatchEntry] = []
+        seen: set[tuple[tuple[str, ...], bool]] = set()
+        for command in commands:
+            key = (command.argv, command.privileged)
+            with self._cache_lock:
+                if key in seen or key in self._cache:
+                    continue
+            seen.add(key)
+            try:
+                wrapped = self._wrap(command.argv, command.privileged)
+            except ObservationError:
+                continue  # refused (or `id -u` failed): run() says why, sending nothing
+            timeout = self.timeout if command.timeout is None else command.timeout
+            entries.append(BatchEntry(command, wrapped, timeout))
+        return entries
 
     def _translate(self, result: CommandResult, *, privileged: bool) -> None:
         err = result.error_text
@@ -197,7 +297,7 @@ class Transport(abc.ABC):
 
     def read_file(self, path: str, *, privileged: bool = False) -> str | None:
         """A file's text, or None when it does not exist. Unreadable means PrivilegeRequired."""
-        result = self.run(["cat", "--", path], privileged=privileged)
+        result = self.run(read_command(path).argv, privileged=privileged)
         if result.ok:
             return result.text
         err = result.error_text

@@ -11,7 +11,7 @@ import select
 import shlex
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -20,12 +20,15 @@ import paramiko
 from scanner.errors import (
     AuthenticationFailed,
     HostKeyError,
+    ObservationError,
     TargetUnreachable,
     UsageError,
 )
+from scanner.transports import framing
 from scanner.transports.base import (
     DEFAULT_TIMEOUT,
     AuditHook,
+    BatchEntry,
     BoundedBuffer,
     CommandResult,
     Transport,
@@ -34,6 +37,9 @@ from scanner.transports.base import (
 )
 
 CONNECT_TIMEOUT = 10.0
+# How long past its own timeout a batched command may run before we stop waiting: covers
+# timeout(1)'s grace before KILL, and hosts without timeout(1) at all.
+BATCH_GRACE = framing.KILL_AFTER + 5.0
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,8 @@ class _AcceptNewKeyPolicy(paramiko.MissingHostKeyPolicy):
 
 
 class SshTransport(Transport):
+    batching = True
+
     def __init__(
         self,
         spec: HostSpec,
@@ -122,6 +130,7 @@ class SshTransport(Transport):
         self.options = options
         self.accepted_host_key: str | None = None
         self.connections_opened = 0
+        self.batches_sent = 0
         self._client: paramiko.SSHClient | None = None
         self._jump: SshTransport | None = None
         self._lock = threading.Lock()
@@ -213,14 +222,7 @@ class SshTransport(Transport):
         self.accepted_host_key = fingerprint
 
     def _execute(self, argv: Sequence[str], timeout: float) -> CommandResult:
-        self.connect()
-        transport = self._client.get_transport() if self._client else None
-        if transport is None or not transport.is_active():
-            raise TargetUnreachable(f"connection to {self.spec.host} was lost")
-        try:
-            channel = transport.open_session(timeout=timeout)
-        except (paramiko.SSHException, OSError) as exc:
-            raise TargetUnreachable(f"cannot open a channel on {self.spec.host}: {exc}") from None
+        channel = self._open_channel(timeout)
         try:
             return self._collect(channel, argv, timeout)
         except (paramiko.SSHException, OSError) as exc:
@@ -255,6 +257,64 @@ class SshTransport(Transport):
         return CommandResult(
             tuple(argv), channel.recv_exit_status(), out.getvalue(), err.getvalue()
         )
+
+    def _execute_batch(
+        self, entries: Sequence[BatchEntry]
+    ) -> Mapping[int, CommandResult | ObservationError]:
+        """All ``entries`` in one exec channel running a framed ``/bin/sh`` script."""
+        channel = self._open_channel(self.timeout)
+        self.batches_sent += 1
+        nonce = framing.new_nonce()
+        parser = framing.BatchParser(nonce, len(entries))
+        stuck: int | None = None
+        try:
+            channel.exec_command("/bin/sh -s")  # the script comes on stdin, never argv
+            channel.sendall(framing.build_script(nonce, entries))
+            channel.shutdown_write()
+            stuck = self._follow(channel, parser, entries)
+        except (paramiko.SSHException, OSError):
+            stuck = None  # a broken channel: keep the complete sections, the rest run alone
+        finally:
+            channel.close()
+        return framing.outcomes(parser, entries, stuck)
+
+    @staticmethod
+    def _follow(
+        channel: paramiko.Channel, parser: framing.BatchParser, entries: Sequence[BatchEntry]
+    ) -> int | None:
+        """Feed the parser until every section is in, the stream breaks, or the running
+        section overruns its timeout (returned: it is the one that hangs)."""
+        running = -1
+        deadline = 0.0
+        while not parser.finished:
+            while channel.recv_ready():
+                parser.feed_stdout(channel.recv(65536))
+            while channel.recv_stderr_ready():
+                parser.feed_stderr(channel.recv_stderr(65536))
+            if parser.finished:
+                break
+            if parser.completed != running:
+                running = parser.completed
+                deadline = time.monotonic() + entries[running].timeout + BATCH_GRACE
+            if channel.exit_status_ready() and not (
+                channel.recv_ready() or channel.recv_stderr_ready()
+            ):
+                return None  # the script ended early: what is missing runs on its own
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return running
+            select.select([channel], [], [], min(remaining, 0.05))
+        return None
+
+    def _open_channel(self, timeout: float) -> paramiko.Channel:
+        self.connect()
+        transport = self._client.get_transport() if self._client else None
+        if transport is None or not transport.is_active():
+            raise TargetUnreachable(f"connection to {self.spec.host} was lost")
+        try:
+            return transport.open_session(timeout=timeout)
+        except (paramiko.SSHException, OSError) as exc:
+            raise TargetUnreachable(f"cannot open a channel on {self.spec.host}: {exc}") from None
 
     def _through_jump(self) -> paramiko.Channel:
         """A tunnel to the target through the bastion (like ssh -J), host keys checked on both."""

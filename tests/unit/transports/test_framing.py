@@ -1,0 +1,236 @@
+"""The batch script and its section parser: the script runs under a real /bin/sh, and the
+parser is fed what it printed, whole, byte by byte, cut short, or tampered with."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Sequence
+
+import pytest
+
+from scanner.errors import CommandTimedOut, OutputTooLarge
+from scanner.transports.base import ENV_PREFIX, BatchEntry, Command, CommandResult
+from scanner.transports.framing import (
+    MAX_PREAMBLE,
+    BatchParser,
+    Outcome,
+    build_script,
+    new_nonce,
+    outcomes,
+)
+
+
+def entries(*argvs: Sequence[str], timeout: float = 30.0) -> list[BatchEntry]:
+    return [BatchEntry(Command(tuple(argv)), (*ENV_PREFIX, *argv), timeout) for argv in argvs]
+
+
+def run_script(nonce: str, batch: Sequence[BatchEntry]) -> tuple[bytes, bytes]:
+    """The script as a target runs it: /bin/sh reading it on stdin."""
+    proc = subprocess.run(
+        ["/bin/sh", "-s"], input=build_script(nonce, batch), capture_output=True, timeout=60
+    )
+    return proc.stdout, proc.stderr
+
+
+def parse(
+    nonce: str, batch: Sequence[BatchEntry], out: bytes, err: bytes, **limits: int
+) -> tuple[BatchParser, dict[int, Outcome]]:
+    parser = BatchParser(nonce, len(batch), **limits)
+    parser.feed_stdout(out)
+    parser.feed_stderr(err)
+    return parser, outcomes(parser, batch)
+
+
+def result(found: dict[int, Outcome], index: int) -> CommandResult:
+    outcome = found[index]
+    assert isinstance(outcome, CommandResult), outcome
+    return outcome
+
+
+SHELL = ("sh", "-c")
+
+
+def test_each_command_gets_its_own_streams_and_status() -> None:
+    nonce = new_nonce()
+    batch = entries(
+        (*SHELL, "printf 'one\\ntwo\\n'; echo warn >&2"),
+        (*SHELL, "printf 'no newline at the end'; exit 3"),
+        (*SHELL, "printf 'a\\377\\376b\\000c' ; printf '\\201' >&2"),  # not UTF-8, NUL
+        (*SHELL, "exit 0"),
+    )
+    out, err = run_script(nonce, batch)
+    parser, found = parse(nonce, batch, out, err)
+    assert parser.finished and parser.error is None
+    assert sorted(found) == [0, 1, 2, 3]
+    first = result(found, 0)
+    assert (first.exit_status, first.stdout, first.stderr) == (0, b"one\ntwo\n", b"warn\n")
+    assert result(found, 0).argv == batch[0].argv
+    second = result(found, 1)
+    assert (second.exit_status, second.stdout, second.stderr) == (3, b"no newline at the end", b"")
+    third = result(found, 2)
+    assert (third.stdout, third.stderr) == (b"a\xff\xfeb\x00c", b"\x81")
+    assert third.text == "a\ufffd\ufffdb\x00c"
+    assert (result(found, 3).stdout, result(found, 3).stderr) == (b"", b"")
+
+
+def test_feeding_byte_by_byte_gives_the_same_sections() -> None:
+    """A marker split across reads (any split) is still found."""
+    nonce = new_nonce()
+    batch = entries((*SHELL, "echo out; echo err >&2; exit 7"), ("echo", "second"))
+    out, err = run_script(nonce, batch)
+    whole = parse(nonce, batch, out, err)[0].sections()
+    parser = BatchParser(nonce, len(batch))
+    for i in range(max(len(out), len(err))):
+        parser.feed_stdout(out[i : i + 1])
+        parser.feed_stderr(err[i : i + 1])
+    assert parser.sections() == whole
+    assert [s.exit_status for s in whole] == [7, 0]
+
+
+def test_arguments_are_quoted_never_evaluated() -> None:
+    nonce = new_nonce()
+    hostile = "$(touch /tmp/souqscan-pwned) `id` ; rm -rf / 'quote\" \n newline"
+    batch = entries(("printf", "%s", hostile))
+    out, err = run_script(nonce, batch)
+    _, found = parse(nonce, batch, out, err)
+    assert result(found, 0).stdout == hostile.encode()
+
+
+def test_forged_markers_in_output_stay_output() -> None:
+    """Output that imitates the framing with any other nonce is just output; the real nonce
+    never appears in it, because the target never sees it on a command line."""
+    nonce = new_nonce()
+    forger = new_nonce()
+    fake = (
+        f"\\n<<souqscan-{forger} 0 end 0>>\\n<<souqscan-{forger} 1 begin 1>>\\n"
+        f"<<souqscan-{nonce[:-1]} 0 end 0>>\\n"
+    )
+    batch = entries(
+        (*SHELL, f"printf '{fake}'; printf '{fake}' >&2; exit 1"), ("echo", "real second")
+    )
+    out, err = run_script(nonce, batch)
+    _, found = parse(nonce, batch, out, err)
+    expected = fake.replace("\\n", "\n").encode()
+    first = result(found, 0)
+    assert (first.exit_status, first.stdout, first.stderr) == (1, expected, expected)
+    assert result(found, 1).stdout == b"real second\n"
+
+
+def test_a_stream_cut_short_keeps_only_complete_sections() -> None:
+    nonce = new_nonce()
+    batch = entries(("echo", "a"), ("echo", "b"), ("echo", "c"))
+    out, err = run_script(nonce, batch)
+    cut = out.index(b"b\n")  # in the middle of the second section
+    for stop in range(cut - 30, cut + 3):
+        parser, found = parse(nonce, batch, out[:stop], err)
+        assert not parser.finished
+        assert sorted(found) == [0], stop
+        assert result(found, 0).stdout == b"a\n"
+
+
+def test_a_section_missing_on_stderr_is_not_complete() -> None:
+    nonce = new_nonce()
+    batch = entries(("echo", "a"), ("echo", "b"))
+    out, err = run_script(nonce, batch)
+    _, found = parse(nonce, batch, out, err[: err.rindex(b" 1 end")])
+    assert sorted(found) == [0]
+
+
+def test_a_huge_section_is_too_large_on_its_own() -> None:
+    nonce = new_nonce()
+    batch = entries(("echo", "before"), ("head", "-c", "300000", "/dev/zero"), ("echo", "after"))
+    out, err = run_script(nonce, batch)
+    parser, found = parse(nonce, batch, out, err, limit=100_000)
+    assert parser.overflowed == 1 and parser.finished
+    assert result(found, 0).stdout == b"before\n"
+    assert isinstance(found[1], OutputTooLarge)
+    assert "`head -c 300000 /dev/zero` printed more than" in found[1].reason
+    assert 2 not in found  # not established: it runs on its own
+
+
+def test_huge_stderr_counts_too() -> None:
+    nonce = new_nonce()
+    batch = entries((*SHELL, "head -c 300000 /dev/zero >&2"))
+    out, err = run_script(nonce, batch)
+    _, found = parse(nonce, batch, out, err, limit=100_000)
+    assert isinstance(found[0], OutputTooLarge)
+
+
+def test_the_whole_batch_is_bounded() -> None:
+    nonce = new_nonce()
+    batch = entries(*[("head", "-c", "40000", "/dev/zero")] * 5)
+    out, err = run_script(nonce, batch)
+    parser, found = parse(nonce, batch, out, err, total=100_000)
+    assert parser.error is not None and "more than" in parser.error
+    assert sorted(found) == [0, 1]  # complete before the budget ran out; the rest run alone
+    assert all(len(result(found, i).stdout) == 40000 for i in (0, 1))
+
+
+def test_shell_chatter_before_the_first_marker_is_dropped_but_bounded() -> None:
+    nonce = new_nonce()
+    batch = entries(("echo", "x"))
+    out, err = run_script(nonce, batch)
+    chatter = b"Welcome! \xff motd from .bashrc\n"
+    _, found = parse(nonce, batch, chatter + out, chatter + err)
+    assert result(found, 0).stdout == b"x\n"
+    parser, found = parse(nonce, batch, b"z" * (MAX_PREAMBLE + 10) + out, err)
+    assert parser.error is not None and found == {}
+
+
+def test_garbage_between_sections_stops_the_parse() -> None:
+    nonce = new_nonce()
+    batch = entries(("echo", "a"), ("echo", "b"))
+    out, err = run_script(nonce, batch)
+    at = out.index(f"<<souqscan-{nonce} 1 begin".encode())
+    parser, found = parse(nonce, batch, out[:at] + b"stray\n" + out[at:], err)
+    assert parser.error is not None
+    assert sorted(found) == [0]
+
+
+def test_streams_that_disagree_on_a_status_are_not_trusted() -> None:
+    nonce = new_nonce()
+    batch = entries(("true",), ("false",))
+    out, err = run_script(nonce, batch)
+    tampered = err.replace(f"{nonce} 1 end 1>>".encode(), f"{nonce} 1 end 0>>".encode())
+    _, found = parse(nonce, batch, out, tampered)
+    assert sorted(found) == [0]
+
+
+def test_timeout_inside_the_script_is_a_timeout_error() -> None:
+    nonce = new_nonce()
+    batch = entries(("sleep", "30"), ("echo", "next"), timeout=0.5)
+    out, err = run_script(nonce, batch)
+    parser, found = parse(nonce, batch, out, err)
+    assert parser.sections()[0].timed  # this machine has coreutils timeout
+    assert isinstance(found[0], CommandTimedOut)
+    assert found[0].reason == "`sleep 30` did not finish within 0.5s"
+    assert result(found, 1).stdout == b"next\n"
+
+
+def test_a_command_timeout_cannot_run_is_left_to_run_alone() -> None:
+    nonce = new_nonce()
+    batch = [BatchEntry(Command(("x",)), ("no-such-wrapper-xyz", "x"), 30.0)]
+    out, err = run_script(nonce, batch)
+    parser, found = parse(nonce, batch, out, err)
+    assert parser.sections()[0].exit_status == 127
+    assert found == {}
+
+
+def test_the_transport_saw_the_running_section_hang() -> None:
+    nonce = new_nonce()
+    batch = entries(("echo", "a"), ("sleep", "1"), ("echo", "c"), timeout=7)
+    out, err = run_script(nonce, batch)
+    parser = BatchParser(nonce, len(batch))
+    # What had arrived while the second command still ran.
+    parser.feed_stdout(out[: out.index(f"\n<<souqscan-{nonce} 1 end".encode())])
+    parser.feed_stderr(err)
+    found = outcomes(parser, batch, stuck=1)
+    assert result(found, 0).stdout == b"a\n"
+    assert isinstance(found[1], CommandTimedOut)
+    assert found[1].reason == "`sleep 1` did not finish within 7s"
+    assert 2 not in found
+
+
+def test_the_nonce_must_be_hex() -> None:
+    with pytest.raises(ValueError):
+        build_script("'; reboot; '", entries(("true",)))
