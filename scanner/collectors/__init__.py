@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from scanner.errors import ObservationError
+from scanner.transports.base import Command
 
 C = TypeVar("C")  # the connection a collector reads through: a host Transport, a cloud session
 T = TypeVar("T")
@@ -17,11 +18,18 @@ class Collector(Generic[C, T]):
     name: str
     collect: Callable[[C], T] = field(repr=False)
     description: str = ""
+    # Host collectors: the commands ``collect`` runs whatever it finds, so a scan can send
+    # them all in one round trip first (scanner/collectors/prefetch.py). Commands chosen by
+    # earlier output are not declared: they run when asked for.
+    commands: tuple[Command, ...] = field(default=(), repr=False)
 
 
-def collector(name: str, description: str = "") -> Callable[[Callable[[C], T]], Collector[C, T]]:
+def collector(
+    name: str, description: str = "", *, commands: tuple[Command, ...] = ()
+) -> Callable[[Callable[[C], T]], Collector[C, T]]:
     def wrap(fn: Callable[[C], T]) -> Collector[C, T]:
-        return Collector(name, fn, description or (fn.__doc__ or "").strip().split("\n")[0])
+        described = description or (fn.__doc__ or "").strip().split("\n")[0]
+        return Collector(name, fn, described, commands)
 
     return wrap
 

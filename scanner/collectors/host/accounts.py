@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import PurePosixPath
 
 from scanner.collectors import collector
+from scanner.collectors.host.common import CLOCK
 from scanner.errors import (
     CommandNotFound,
     CommandTimedOut,
@@ -22,7 +23,7 @@ from scanner.errors import (
     PrivilegeRequired,
     UnparsableOutput,
 )
-from scanner.transports.base import Transport
+from scanner.transports.base import Command, Transport, read_command
 
 DAY = 86400
 # Shells that end the session at once: the account cannot be used interactively.
@@ -341,7 +342,17 @@ def parse_epoch(text: str) -> int:
     return int(value)
 
 
-@collector("host.accounts", "local accounts: passwd, shadow, last logins")
+@collector(
+    "host.accounts",
+    "local accounts: passwd, shadow, last logins",
+    commands=(
+        read_command("/etc/passwd"),
+        read_command("/etc/shadow", privileged=True),
+        Command(CLOCK),
+        read_command("/etc/login.defs"),
+        Command(LOGIN_SOURCES[0][0]),  # the others only when it fails
+    ),
+)
 def accounts(transport: Transport) -> Accounts:
     passwd_text = transport.read_file("/etc/passwd")
     if passwd_text is None:
@@ -360,7 +371,7 @@ def accounts(transport: Transport) -> Accounts:
         else:
             shadow = parse_shadow(shadow_text)
     # The target's clock, not ours: inactivity is measured where the logins were recorded.
-    now = parse_epoch(transport.run(["date", "+%s"]).text)
+    now = parse_epoch(transport.run(CLOCK).text)
     uid_range = parse_login_defs(transport.read_file("/etc/login.defs"))
     return build_accounts(passwd, shadow, uid_range, _login_history(transport), now, shadow_error)
 
@@ -477,7 +488,11 @@ def _included_files(transport: Transport, kind: str, path: str) -> list[str]:
     return [f"{path.rstrip('/')}/{n}" for n in names]
 
 
-@collector("host.sudoers", "sudoers grants of every command without a password")
+@collector(
+    "host.sudoers",
+    "sudoers grants of every command without a password",
+    commands=(read_command(SUDOERS, privileged=True),),
+)
 def sudoers(transport: Transport) -> Sudoers:
     text = transport.read_file(SUDOERS, privileged=True)
     if text is None:

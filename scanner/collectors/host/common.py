@@ -6,7 +6,7 @@ import shlex
 from dataclasses import dataclass
 
 from scanner.errors import CommandNotFound
-from scanner.transports.base import Transport
+from scanner.transports.base import Command, Transport, read_command
 
 OS_RELEASE_PATHS = ("/etc/os-release", "/usr/lib/os-release")
 
@@ -56,6 +56,9 @@ def read_os_release(transport: Transport) -> OsRelease | None:
 CONTAINER_MARKERS = ("/.dockerenv", "/run/.containerenv")
 
 
+DETECT_VIRT = ("systemd-detect-virt", "--container")
+
+
 def detect_container(transport: Transport) -> str | None:
     """The container technology the target runs in ("docker", "podman", ...), else None.
 
@@ -63,7 +66,7 @@ def detect_container(transport: Transport) -> str | None:
     without it, the marker files Docker and Podman drop in the root are the evidence.
     """
     try:
-        result = transport.run(["systemd-detect-virt", "--container"])
+        result = transport.run(DETECT_VIRT)
     except CommandNotFound:
         result = None
     if result is not None:
@@ -76,3 +79,10 @@ def detect_container(transport: Transport) -> str | None:
         if transport.read_file(marker) is not None:
             return "docker" if marker == "/.dockerenv" else "podman"
     return None
+
+
+CLOCK = ("date", "+%s")  # the target's clock, not ours
+
+# What collectors that read os-release or detect a container run first, whatever the host.
+OS_RELEASE_COMMAND: Command = read_command(OS_RELEASE_PATHS[0])
+CONTAINER_COMMAND = Command(DETECT_VIRT)

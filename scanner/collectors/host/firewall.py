@@ -24,7 +24,7 @@ from scanner.collectors.host.firewall_nft import NftRuleset, parse_nft_json
 from scanner.collectors.host.firewall_rules import Chain, Family, Probe, Ruleset, policy_of
 from scanner.collectors.host.listeners import Listener, Listeners, listeners
 from scanner.errors import CommandNotFound, PrivilegeRequired, UnparsableOutput
-from scanner.transports.base import CommandResult, Transport
+from scanner.transports.base import Command, CommandResult, Transport, read_command
 
 UFW_CONF = "/etc/ufw/ufw.conf"
 IF_INET6 = "/proc/net/if_inet6"
@@ -136,16 +136,29 @@ def _save(transport: Transport, tool: str, family: str, hint: str = "") -> Iptab
     return None if result is None else parse_iptables_save(result.text, family, hint)
 
 
-@collector("host.firewall", "live packet-filter rulesets (nftables, iptables, ufw, firewalld)")
+NFT_ARGV = ("nft", "-j", "list", "ruleset")
+SAVE_TOOLS = (("iptables-save", "ip", ""), ("ip6tables-save", "ip6", ""))
+
+
+@collector(
+    "host.firewall",
+    "live packet-filter rulesets (nftables, iptables, ufw, firewalld)",
+    commands=(
+        Command(NFT_ARGV, privileged=True),
+        *(Command((tool,), privileged=True) for tool, _, _ in SAVE_TOOLS),
+        read_command(UFW_CONF),
+        read_command(IF_INET6),
+    ),
+)
 def firewall(transport: Transport) -> FirewallState:
     sources: list[str] = []
-    nft_result = _privileged(transport, ["nft", "-j", "list", "ruleset"])
+    nft_result = _privileged(transport, list(NFT_ARGV))
     nft = None
     if nft_result is not None:
         nft = parse_nft_json(nft_result.text)
         sources.append("nft -j list ruleset")
     saves: list[IptablesSave] = []
-    tools = [("iptables-save", "ip", ""), ("ip6tables-save", "ip6", "")]
+    tools = list(SAVE_TOOLS)
     for tool, family, hint in tools:
         save = _save(transport, tool, family, hint)
         if save is not None:
@@ -178,7 +191,11 @@ def exposure_of(state: FirewallState, found: Listeners) -> Exposure:
     return Exposure(state, listening, tuple(s for s in listening if state.reachable(s)))
 
 
-@collector("host.exposure", "listening sockets that the packet filter lets any source reach")
+@collector(
+    "host.exposure",
+    "listening sockets that the packet filter lets any source reach",
+    commands=firewall.commands + listeners.commands,
+)
 def exposure(transport: Transport) -> Exposure:
     # Collectors see the transport, not each other's cached facts, so both are re-read here.
     return exposure_of(firewall.collect(transport), listeners.collect(transport))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from scanner.collectors import collector
 from scanner.collectors.host.firewall_rules import Family, Proto
 from scanner.errors import CommandNotFound, UnparsableOutput
-from scanner.transports.base import Transport
+from scanner.transports.base import Command, Transport
 
 PROC_FILES: tuple[tuple[str, Proto, Family], ...] = (
     ("/proc/net/tcp", "tcp", "ipv4"),
@@ -126,10 +126,13 @@ def _proc_address(hex_text: str, family: Family) -> str:
     return str(ipaddress.ip_address(swapped))
 
 
-@collector("host.listeners", "listening TCP/UDP sockets")
+SS_ARGV = ("ss", "-tuln")
+
+
+@collector("host.listeners", "listening TCP/UDP sockets", commands=(Command(SS_ARGV),))
 def listeners(transport: Transport) -> Listeners:
     try:
-        result = transport.run(["ss", "-tuln"])
+        result = transport.run(SS_ARGV)
     except CommandNotFound:
         return _from_proc(transport)
     if not result.ok:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from scanner.collectors import collector
-from scanner.collectors.host.common import read_os_release
+from scanner.collectors.host.common import CLOCK, OS_RELEASE_COMMAND, read_os_release
 from scanner.collectors.host.packages_apt import newest_release_file, parse_mtimes, simulate_upgrade
 from scanner.collectors.host.packages_dnf import FIND_REPOMD, Advisory, collect_dnf, package_name
 from scanner.errors import ObservationError, UnparsableOutput
@@ -79,7 +79,7 @@ def summarise_advisories(advisories: list[Advisory], now: float) -> AdvisorySumm
 
 
 def _target_clock(transport: Transport) -> float:
-    return parse_epoch(transport.run(["date", "+%s"]).text)
+    return parse_epoch(transport.run(CLOCK).text)
 
 
 def _apt(transport: Transport, distribution: str) -> PackageState:
@@ -133,7 +133,11 @@ def _dnf(transport: Transport, distribution: str) -> PackageState:
     )
 
 
-@collector("host.packages", "pending updates and package index age")
+@collector(
+    "host.packages",
+    "pending updates and package index age",
+    commands=(OS_RELEASE_COMMAND,),  # the rest depends on the distribution it names
+)
 def packages(transport: Transport) -> PackageState:
     os = read_os_release(transport)
     if os is None:

@@ -6,10 +6,15 @@ import re
 from dataclasses import dataclass
 
 from scanner.collectors import collector
-from scanner.collectors.host.common import detect_container, read_os_release
+from scanner.collectors.host.common import (
+    CONTAINER_COMMAND,
+    OS_RELEASE_COMMAND,
+    detect_container,
+    read_os_release,
+)
 from scanner.collectors.host.packages_versions import compare_debian, compare_rpm
 from scanner.errors import CommandNotFound, ObservationError, UnparsableOutput
-from scanner.transports.base import Transport
+from scanner.transports.base import Command, Transport
 
 DPKG_KERNELS = ["dpkg-query", "-W", "-f", "${Package} ${Version} ${Status}\n", "linux-image-*"]
 # RHEL 8+ splits the kernel into kernel (meta) and kernel-core; RHEL 7 has only kernel.
@@ -131,10 +136,17 @@ def _rpm_reboot_flag(transport: Transport) -> bool | None:
     return {0: False, 1: True}.get(result.exit_status)
 
 
-@collector("host.kernel", "running kernel versus the newest installed kernel package")
+UNAME = ("uname", "-r")
+
+
+@collector(
+    "host.kernel",
+    "running kernel versus the newest installed kernel package",
+    commands=(CONTAINER_COMMAND, Command(UNAME), OS_RELEASE_COMMAND),
+)
 def kernel(transport: Transport) -> KernelState:
     container = detect_container(transport)
-    uname = transport.run(["uname", "-r"])
+    uname = transport.run(UNAME)
     running = uname.text.strip()
     if not uname.ok or not running or len(running.split()) != 1:
         raise UnparsableOutput(f"`uname -r` printed {uname.text[:60]!r}")

@@ -9,7 +9,7 @@ from pathlib import PurePosixPath
 
 from scanner.collectors import collector
 from scanner.errors import CommandNotFound, PrivilegeRequired, UnparsableOutput
-from scanner.transports.base import Transport
+from scanner.transports.base import Command, Transport
 
 CONFIG = "/etc/ssh/sshd_config"
 # OpenSSH's compiled-in defaults for what we judge, used when a file leaves them unset.
@@ -103,10 +103,17 @@ def _from_files(transport: Transport, why: str) -> SshdConfig:
     return SshdConfig(True, source, settings)
 
 
-@collector("host.sshd", "effective sshd settings")
+SSHD_T = ("sshd", "-T")
+
+
+@collector(
+    "host.sshd",
+    "effective sshd settings",
+    commands=(Command(SSHD_T, privileged=True),),  # the files only when it cannot answer
+)
 def sshd(transport: Transport) -> SshdConfig:
     try:
-        result = transport.run(["sshd", "-T"], privileged=True)
+        result = transport.run(SSHD_T, privileged=True)
     except CommandNotFound:
         return _from_files(transport, "no sshd binary")
     except PrivilegeRequired:

@@ -14,7 +14,7 @@ from typing import Any
 
 from scanner.collectors import collector
 from scanner.errors import ObservationError, PrivilegeRequired, UnparsableOutput
-from scanner.transports.base import Transport
+from scanner.transports.base import Command, Transport, read_command
 
 COLUMNS = "NAME,KNAME,PATH,TYPE,FSTYPE,MOUNTPOINTS,SIZE,RO"
 # util-linux < 2.37 lacks MOUNTPOINTS, < 2.33 lacks PATH (RHEL 8, Ubuntu 18.04).
@@ -223,8 +223,13 @@ class StorageState:
     crypttab: tuple[str, ...] | None  # None: no /etc/crypttab (or unreadable)
 
 
+LSBLK_ARGV = (*LSBLK, COLUMNS)
+SWAPS = "/proc/swaps"
+CRYPTTAB = "/etc/crypttab"
+
+
 def _lsblk(transport: Transport) -> str:
-    result = transport.run([*LSBLK, COLUMNS])
+    result = transport.run(LSBLK_ARGV)
     if not result.ok and "unknown column" in result.error_text:
         result = transport.run([*LSBLK, LEGACY_COLUMNS])
     if not result.ok:
@@ -232,17 +237,21 @@ def _lsblk(transport: Transport) -> str:
     return result.text
 
 
-@collector("host.storage", "block devices, mounted filesystems, swap and dm-crypt mappings")
+@collector(
+    "host.storage",
+    "block devices, mounted filesystems, swap and dm-crypt mappings",
+    commands=(Command(LSBLK_ARGV), read_command(SWAPS), read_command(CRYPTTAB)),
+)
 def storage(transport: Transport) -> StorageState:
     devices = parse_lsblk(_lsblk(transport))
-    swaps_text = transport.read_file("/proc/swaps")
+    swaps_text = transport.read_file(SWAPS)
     swap = (
         None
         if swaps_text is None
         else tuple(judge_swap(area, devices) for area in parse_proc_swaps(swaps_text))
     )
     try:
-        crypttab_text = transport.read_file("/etc/crypttab")
+        crypttab_text = transport.read_file(CRYPTTAB)
     except PrivilegeRequired:
         crypttab_text = None  # evidence only: no rule depends on it
     return StorageState(
