@@ -16,9 +16,11 @@ from scanner.baseline.loader import Baseline
 from scanner.baseline.rules import Rule
 from scanner.classification import ClassificationPolicy
 from scanner.collectors import Facts
+from scanner.collectors.prefetch import warm
 from scanner.errors import ObservationError
 from scanner.model import Finding, Observation, Status, TargetKind
 from scanner.registry import Check
+from scanner.transports.base import Transport
 
 log = logging.getLogger("souqscan.engine")
 
@@ -136,6 +138,8 @@ def scan_target(
     findings: list[Finding] = []
     facts = Facts(connection)
     try:
+        if isinstance(connection, Transport):  # declared commands: one round trip, not one each
+            warm(connection, [check.collector for check, _ in plan])
         for check, rules in plan:
             try:
                 fact = facts.get(check.collector)
