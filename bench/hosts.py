@@ -25,6 +25,8 @@ Ctrl-C, SIGTERM or an error; Ansible's ControlPersist masters are told to exit f
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
 import getpass
 import os
 import re
@@ -141,8 +143,57 @@ def start_fleet(root: Path, count: int, *, login_rc: bool) -> Fleet:
 
 
 def stop_servers(servers: Sequence[SshServer]) -> None:
+    """Everything a run left, then the listeners, all by PID.
+
+    An interrupted run leaves sessions (an sshd per connection, the commands under it), and
+    Ctrl-C also reaches the listeners, orphaning those sessions: as a child subreaper this
+    process inherits them, so every process under it but the listeners is a leftover.
+    """
+    listeners = {server.pid for server in servers} | {server.proc.pid for server in servers}
+    leftovers = [pid for pid in descendants(os.getpid()) if pid not in listeners]
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in leftovers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline and any(alive(pid) for pid in leftovers):
+            time.sleep(0.05)
+    for pid in leftovers:  # orphans became our children: reap them
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
     for server in servers:
         server.stop()
+
+
+def become_subreaper() -> None:
+    """Orphans under this process (sessions whose sshd died, Ansible's detached
+    ControlPersist masters) become its children rather than init's: teardown finds them."""
+    pr_set_child_subreaper = 36  # <linux/prctl.h>
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(pr_set_child_subreaper, 1, 0, 0, 0) != 0:
+        print("# prctl(PR_SET_CHILD_SUBREAPER) failed: orphans of an interrupt may remain")
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process under ``pid``, from /proc (children of each of its threads)."""
+    found: list[int] = []
+    pending = [pid]
+    while pending:
+        parent = pending.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                children = [int(c) for c in (task / "children").read_text().split()]
+                found.extend(children)
+                pending.extend(children)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"  # a zombie has ended; its parent reaps it
 
 
 def per_host(counts: Sequence[int]) -> str:
@@ -297,30 +348,48 @@ def ansible_setup(fleet: Fleet, concurrency: int, pipelining: bool) -> tuple[Pat
 def ansible_run(exe: Path, fleet: Fleet, concurrency: int, pipelining: bool) -> tuple[int, str]:
     inventory, env = ansible_setup(fleet, concurrency, pipelining)
     output = fleet.root / "ansible.out"
+    with output.open("wb") as out:
+        # Its own session: Ansible forks workers, and an interrupted run must end them all.
+        proc = subprocess.Popen(
+            [str(exe), "fleet", "-i", str(inventory), "-m", "setup", "-f", str(concurrency)],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
     try:
-        with output.open("wb") as out:
-            proc = subprocess.run(
-                [str(exe), "fleet", "-i", str(inventory), "-m", "setup", "-f", str(concurrency)],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=env,
-                timeout=RUN_TIMEOUT,
-                check=False,
-            )
+        returncode = proc.wait(RUN_TIMEOUT)
     finally:
+        stop_group(proc)
         end_control_masters(fleet, env)
     text = output.read_text(errors="replace")
     outcomes = Counter(re.findall(r"^h\d{3} \| ([A-Z]+)", text, re.MULTILINE))
-    detail = f"exit {proc.returncode}, hosts {dict(sorted(outcomes.items()))}"
+    detail = f"exit {returncode}, hosts {dict(sorted(outcomes.items()))}"
     failure = re.search(r"^h\d{3} \| (?:UNREACHABLE|FAILED)!.*$", text, re.MULTILINE)
     if failure:
         detail += f"; first failure: {failure.group(0)[:160]}"
     return outcomes.get("SUCCESS", 0), detail
 
 
+def stop_group(proc: subprocess.Popen[bytes]) -> None:
+    """End the process group led by ``proc`` (its own session): Ansible and its workers."""
+    for sig, grace in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break  # no process of the group is left
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            continue
+        time.sleep(0.2)  # workers may outlive the leader by a moment
+    proc.wait()
+
+
 def end_control_masters(fleet: Fleet, env: dict[str, str]) -> None:
-    """ControlPersist keeps one ssh per host alive for 60 s: ask each to exit now."""
+    """ControlPersist keeps one ssh per host alive for 60 s, detached from Ansible's session:
+    ask each master, through its socket, to exit now."""
     sockets = list((fleet.root / "cp").iterdir())
     if not sockets:
         return
@@ -371,8 +440,11 @@ def paramiko_run(fleet: Fleet, concurrency: int) -> tuple[int, str]:
             client.close()
         return None
 
-    with ThreadPoolExecutor(concurrency) as pool:
+    pool = ThreadPoolExecutor(concurrency)
+    try:
         errors = list(pool.map(one, fleet.servers))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # on Ctrl-C: only hosts under way finish
     failed = Counter(e for e in errors if e is not None)
     detail = "; ".join(f"{n}x {e}" for e, n in failed.most_common(3))
     return len(fleet.servers) - sum(failed.values()), detail
@@ -450,7 +522,18 @@ def bench(count: int, args: argparse.Namespace, ansible: Path | None) -> None:
         finally:
             stop_servers(fleet.servers)
     finally:
+        remove_tree(root)
+
+
+def remove_tree(root: Path) -> None:
+    """Sessions cut short by an interrupt may still write there for a moment after their
+    client and server ended."""
+    for _attempt in range(5):
         shutil.rmtree(root, ignore_errors=True)
+        if not root.exists():
+            return
+        time.sleep(0.5)
+    print(f"# could not remove {root}", file=sys.stderr)
 
 
 def souqscan_revision() -> str:
@@ -502,6 +585,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, raise_interrupt)
+    become_subreaper()
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # 200 servers, 200 clients
 
@@ -532,8 +616,11 @@ def main() -> None:
         )
     )
     print(HEADER, flush=True)
-    for count in args.counts:
-        bench(count, args, ansible)
+    try:
+        for count in args.counts:
+            bench(count, args, ansible)
+    except KeyboardInterrupt:
+        raise SystemExit("# interrupted: every server stopped") from None
 
 
 if __name__ == "__main__":
