@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SENTINEL := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help dev lint fmt test run bench-hosts bench clean
+.PHONY: help dev lint fmt test run bench-hosts bench-aws bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -37,7 +37,10 @@ run: $(SENTINEL) ## scan this host against the default baseline and print the ta
 bench-hosts: $(SENTINEL) ## souqscan vs ansible -m setup over N=1,50,200 loopback sshd endpoints
 	$(BIN)/python bench/hosts.py
 
-bench: bench-hosts ## every benchmark
+bench-aws: $(SENTINEL) ## AWS scan vs Prowler on moto (N=10,100,1000; Prowler in bench/.venv-prowler)
+	$(BIN)/python bench/aws.py $(BENCH_AWS_ARGS)
+
+bench: bench-hosts bench-aws ## every benchmark
 
 clean: ## remove the venv and caches
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

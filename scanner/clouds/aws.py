@@ -8,10 +8,12 @@ was refused, throttled or unreachable, and the region. Nothing here changes stat
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -82,6 +84,16 @@ IAM_ACTION_OVERRIDES = {
     ("s3", "GetBucketReplication"): "s3:GetReplicationConfiguration",
     ("s3", "GetPublicAccessBlock"): "s3:GetBucketPublicAccessBlock",
     ("s3", "GetBucketLifecycleConfiguration"): "s3:GetLifecycleConfiguration",
+}
+# The largest page of listings whose default page is smaller (botocore's service models):
+# fewer requests for the same items. ListBuckets with any parameter also carries each
+# bucket's BucketRegion (no HeadBucket per bucket).
+PAGE_SIZES = {
+    ("s3", "list_buckets"): 10000,
+    ("iam", "list_users"): 1000,
+    ("kms", "list_keys"): 1000,
+    ("kms", "list_aliases"): 100,
+    ("ssm", "describe_instance_information"): 50,
 }
 # Everything botocore raises for a failed call. ResponseParserError (garbage instead of XML or
 # JSON) derives from Exception alone, so it must be named.
@@ -155,29 +167,44 @@ class ApiCall:
 
 
 class ApiLog:
-    """Every API request made (for --audit-log, the permissions meta-test and the benchmark)."""
+    """Counts of the API calls made, by (IAM action, region), and of HTTP requests (retries
+    included), for --audit-log, the permissions meta-test and the benchmark.
+
+    Memory stays bounded by the number of distinct actions and regions, not of calls: each
+    call is streamed to the audit-log file (JSON lines) as it is made and then forgotten.
+    """
 
     def __init__(self, path: Path | None = None) -> None:
         self._lock = threading.Lock()
-        self.calls: list[ApiCall] = []
+        self.counts: Counter[tuple[str, str | None]] = Counter()
         self.requests = 0
         self._fh = path.open("a", encoding="utf-8") if path else None
 
+    @property
+    def calls(self) -> int:
+        return sum(self.counts.values())
+
     def call(self, action: str, region: str | None) -> None:
-        entry = ApiCall(round(time.time(), 3), action, region)
+        line = (
+            json.dumps(ApiCall(round(time.time(), 3), action, region).__dict__) + "\n"
+            if self._fh is not None
+            else ""
+        )
         with self._lock:
-            self.calls.append(entry)
+            self.counts[(action, region)] += 1
             if self._fh is not None:
-                self._fh.write(json.dumps(entry.__dict__) + "\n")
-                self._fh.flush()
+                self._fh.write(line)
+                self._fh.flush()  # a killed scan still leaves every call it made
 
     def request(self) -> None:
         with self._lock:
             self.requests += 1
 
     def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
+        with self._lock:
+            if self._fh is not None:
+                self._fh.close()
+                self._fh = None
 
 
 @dataclass(frozen=True)
@@ -368,6 +395,9 @@ class AwsAccount:
         action = self._action(client, method)
         if not client.can_paginate(method):
             raise TypeError(f"{action} has no paginator: use call()")
+        page = PAGE_SIZES.get((service, method))
+        if page is not None and "PaginationConfig" not in params:
+            params = {**params, "PaginationConfig": {"PageSize": page}}
         try:
             yield from client.get_paginator(method).paginate(**params)
         except SDK_ERRORS as exc:
@@ -420,6 +450,19 @@ class AwsAccount:
                     raise
             value: T = self._memo[key]
             return value
+
+    def prefetch(self, reads: Sequence[Callable[[], object]]) -> None:
+        """Start independent reads (services) together, each cached by ``once``: whoever
+        asks next takes its result, or its error, from the cache. A read failing here is
+        not lost: ``once`` keeps ObservationErrors, and anything else is raised again when
+        the read is asked for."""
+
+        def run(read: Callable[[], object]) -> None:
+            # Kept by once(), or raised again when the read is asked for.
+            with contextlib.suppress(Exception):
+                read()
+
+        self.fan_out(reads, run)
 
     def fan_out(
         self, items: Sequence[Any], fn: Callable[[Any], T], *, nested: bool = False

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from scanner.clouds.aws import AwsAccount
@@ -116,6 +117,24 @@ def inventory(account: AwsAccount) -> Inventory:
 
 
 def _build(account: AwsAccount) -> Inventory:
+    # Services are read concurrently (each per region inside); the build below only joins.
+    account.prefetch(
+        [
+            partial(source.collect, account)
+            for source in (
+                s3.buckets,
+                ec2.instances,
+                ec2.volumes,
+                ec2.snapshots,
+                rds.rds,
+                rds.global_clusters,
+                dynamodb.tables,
+                efs.file_systems,
+                kms.keys,
+                backup_mod.backup,
+            )
+        ]
+    )
     b = _Builder(account)
     _s3(b)
     _ec2(b)

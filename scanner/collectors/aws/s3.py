@@ -1,8 +1,10 @@
 """S3 buckets: region, tags, default encryption, replication destinations and versioning.
 
 S3 has no bulk call for bucket settings, so each bucket costs a few requests, made
-concurrently. Each lookup fails on its own: a denied GetBucketEncryption makes only the
-encryption of that bucket unknown, never "not encrypted".
+concurrently: ListBuckets asked with a page size carries each bucket's region (no HeadBucket),
+and replication is asked only of buckets whose versioning was ever enabled (S3 refuses a
+replication configuration on a bucket without it). Each lookup fails on its own: a denied
+GetBucketEncryption makes only the encryption of that bucket unknown, never "not encrypted".
 """
 
 from __future__ import annotations
@@ -92,24 +94,20 @@ def buckets(account: AwsAccount) -> tuple[Bucket, ...]:
 
 
 def _read(account: AwsAccount) -> tuple[Bucket, ...]:
+    # Paged (PAGE_SIZES), ListBuckets answers each bucket's BucketRegion.
     listed = account.items("s3", account.global_region, "list_buckets", "Buckets")
     names = sorted({str(b["Name"]) for b in listed})
-    told = {str(b["Name"]): text(b, "BucketRegion") for b in listed}
-    regions = dict(
-        zip(
-            names,
-            account.fan_out(names, lambda n: _region(account, n, told.get(n))),
-            strict=True,
-        )
-    )
+    regions: dict[str, Got[str]] = {}
+    for b in listed:
+        told = text(b, "BucketRegion")
+        if told:
+            regions[str(b["Name"])] = Got(told)
+    # Endpoints that do not carry BucketRegion: HeadBucket (or GetBucketLocation) per bucket.
+    unknown = [n for n in names if n not in regions]
+    found = account.fan_out(unknown, lambda n: attempt(lambda: account.bucket_region(n)))
+    regions.update(zip(unknown, found, strict=True))
     known = {n: g.value for n, g in regions.items() if g.value is not None}
     return tuple(account.fan_out(names, lambda n: _bucket(account, n, regions[n], known)))
-
-
-def _region(account: AwsAccount, name: str, told: str | None) -> Got[str]:
-    if told:
-        return Got(told)
-    return attempt(lambda: account.bucket_region(name))
 
 
 def _bucket(account: AwsAccount, name: str, region: Got[str], known: dict[str, str]) -> Bucket:
@@ -126,11 +124,16 @@ def _bucket(account: AwsAccount, name: str, region: Got[str], known: dict[str, s
             call("get_bucket_encryption", ("ServerSideEncryptionConfigurationNotFoundError",))
         )
     )
-    targets = attempt(
-        lambda: replication_targets(
-            call("get_bucket_replication", ("ReplicationConfigurationNotFoundError",))
+    versioning = attempt(lambda: str(call("get_bucket_versioning").get("Status") or "Disabled"))
+    if versioning.value == "Disabled":
+        # Never versioned: PutBucketReplication requires versioning, which cannot be undone.
+        targets: Got[list[tuple[str, str]]] = Got([])
+    else:
+        targets = attempt(
+            lambda: replication_targets(
+                call("get_bucket_replication", ("ReplicationConfigurationNotFoundError",))
+            )
         )
-    )
     replicas: Got[tuple[Replica, ...]]
     if targets.value is None:
         replicas = Got(error=targets.error)
@@ -141,7 +144,6 @@ def _bucket(account: AwsAccount, name: str, region: Got[str], known: dict[str, s
                 for arn, rule in targets.value
             )
         )
-    versioning = attempt(lambda: str(call("get_bucket_versioning").get("Status") or "Disabled"))
     return Bucket(
         name=name,
         arn=f"arn:{account.partition}:s3:::{name}",

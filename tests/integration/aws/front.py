@@ -7,10 +7,13 @@ It forwards every request to moto, except:
 - the few read calls moto 5.2 does not implement, answered from tables a test fills in the
   exact wire format of the AWS API (SSM DescribeInstanceInformation and
   DescribeInstancePatchStates, EFS DescribeReplicationConfigurations, Backup
-  ListRecoveryPointsByBackupVault, ListBackupSelections and GetBackupSelection).
+  ListRecoveryPointsByBackupVault, ListBackupSelections and GetBackupSelection);
+- S3 ListBuckets with a parameter, whose buckets it gives their ``BucketRegion`` as AWS does
+  (moto 5.2 omits it); it reads the region from moto's backend, which runs in this process.
 
 The service and region of a request come from its SigV4 credential scope, as AWS reads them.
-It counts requests, so tests can assert how many attempts a throttled call made.
+It counts requests (and answers by HTTP status), so tests can assert how many attempts a
+throttled call made and the benchmark can count every request a scanner made.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_requ
 _RECOVERY_POINTS = re.compile(r"^/backup-vaults/([^/]+)/recovery-points/?$")
 _SELECTIONS = re.compile(r"^/backup/plans/([^/]+)/selections/?([^/]*)$")
 _EFS_REPLICATIONS = "/2015-02-01/file-systems/replication-configurations"
+_LISTED_BUCKET = re.compile(rb"<Bucket>\s*<Name>([^<]+)</Name>")
+_LIST_BUCKETS_PARAMS = ("max-buckets", "prefix", "bucket-region", "continuation-token")
 
 THROTTLE_EC2 = (
     503,
@@ -73,6 +78,7 @@ class Front:
         default_factory=dict
     )
     hits: Counter[tuple[str, str]] = field(default_factory=Counter)
+    statuses: Counter[tuple[str, int]] = field(default_factory=Counter)  # (service, status)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -88,6 +94,7 @@ class Front:
             self.recovery_points.clear()
             self.backup_selections.clear()
             self.hits.clear()
+            self.statuses.clear()
 
 
 def _scope(headers: Any) -> tuple[str, str]:
@@ -98,9 +105,17 @@ def _scope(headers: Any) -> tuple[str, str]:
 def _handler(front: Front) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes: without TCP_NODELAY the body waits for the
+        # client's delayed ACK (40 ms a request on Linux).
+        disable_nagle_algorithm = True
 
         def log_message(self, *_args: Any) -> None:  # quiet: pytest shows failures
             return
+
+        def send_response(self, code: int, message: str | None = None) -> None:
+            with front.lock:
+                front.statuses[(_scope(self.headers)[0], code)] += 1
+            super().send_response(code, message)
 
         def _reply(self, status: int, content_type: str, body: bytes) -> None:
             self.send_response(status)
@@ -194,6 +209,8 @@ def _handler(front: Front) -> type[BaseHTTPRequestHandler]:
                 conn.request(self.command, self.path, body=body or None, headers=headers)
                 answer = conn.getresponse()
                 data = answer.read()
+                if answer.status == 200 and self._lists_buckets_with_params():
+                    data = _with_bucket_regions(data)
                 self.send_response(answer.status)
                 for key, value in answer.getheaders():
                     if key.lower() not in ("content-length", "transfer-encoding", "connection"):
@@ -204,9 +221,34 @@ def _handler(front: Front) -> type[BaseHTTPRequestHandler]:
             finally:
                 conn.close()
 
+        def _lists_buckets_with_params(self) -> bool:
+            parts = urlsplit(self.path)
+            return (
+                self.command == "GET"
+                and parts.path == "/"
+                and _scope(self.headers)[0] == "s3"
+                and any(f"{p}=" in parts.query for p in _LIST_BUCKETS_PARAMS)
+            )
+
         do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle  # noqa: N815
 
     return Handler
+
+
+def _with_bucket_regions(xml: bytes) -> bytes:
+    """ListBuckets as AWS answers a request with a parameter: each bucket with its region."""
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+    from moto.s3.models import s3_backends
+
+    buckets = s3_backends[DEFAULT_ACCOUNT_ID]["aws"].buckets
+
+    def add(found: re.Match[bytes]) -> bytes:
+        bucket = buckets.get(found.group(1).decode())
+        if bucket is None:
+            return found.group(0)
+        return found.group(0) + f"<BucketRegion>{bucket.region_name}</BucketRegion>".encode()
+
+    return _LISTED_BUCKET.sub(add, xml)
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import botocore.exceptions as bex
@@ -156,3 +157,25 @@ def test_read_only_actions() -> None:
     assert aws.READ_ONLY_ACTION.match("inspector2:BatchGetAccountStatus")
     assert not aws.READ_ONLY_ACTION.match("iam:GenerateCredentialReport")
     assert not aws.READ_ONLY_ACTION.match("s3:PutBucketTagging")
+
+
+def test_the_api_log_keeps_counts_and_streams_each_call_to_the_audit_file(tmp_path: Any) -> None:
+    path = tmp_path / "audit.jsonl"
+    log = aws.ApiLog(path)
+    for i in range(5000):
+        log.call("s3:GetBucketTagging", "me-west-1" if i % 2 else "eu-west-1")
+    log.call("sts:GetCallerIdentity", None)
+    log.close()
+    log.call("s3:GetBucketVersioning", "me-west-1")  # after close: counted, not written
+    # Memory grows with distinct (action, region) pairs, not with calls.
+    assert log.counts == {
+        ("s3:GetBucketTagging", "me-west-1"): 2500,
+        ("s3:GetBucketTagging", "eu-west-1"): 2500,
+        ("sts:GetCallerIdentity", None): 1,
+        ("s3:GetBucketVersioning", "me-west-1"): 1,
+    }
+    assert log.calls == 5002
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert len(lines) == 5001
+    assert lines[-1]["action"] == "sts:GetCallerIdentity" and lines[-1]["region"] is None
+    assert set(lines[0]) == {"time", "action", "region"}
