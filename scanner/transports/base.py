@@ -9,9 +9,10 @@ statuses and stderr are translated into ObservationError subclasses here, once.
 from __future__ import annotations
 
 import abc
+import contextlib
 import logging
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from scanner.errors import (
@@ -50,6 +51,14 @@ def read_command(path: str, *, privileged: bool = False) -> Command:
 
 
 ID_COMMAND = Command(("id", "-u"))  # whether privileged commands need sudo
+
+
+class NotPrefetched(BaseException):
+    """Raised by ``run`` while discovering: the command is not in the cache yet.
+
+    A BaseException, so that a collector's ``except ObservationError`` (or ``Exception``)
+    never mistakes "not fetched yet" for an answer from the target.
+    """
 
 
 @dataclass(frozen=True)
@@ -133,6 +142,8 @@ class Transport(abc.ABC):
         self._audit = audit
         self._uid: int | None = None
         self._uid_lock = threading.Lock()
+        self._wanted: list[Command] | None = None  # while discovering
+        self._batch_failed = False
 
     @abc.abstractmethod
     def _execute(self, argv: Sequence[str], timeout: float) -> CommandResult:
@@ -190,6 +201,9 @@ class Transport(abc.ABC):
             if isinstance(cached, ObservationError):
                 raise cached
             return cached
+        if self._wanted is not None:
+            self._wanted.append(Command(tuple(argv), privileged, timeout))
+            raise NotPrefetched(shown(argv))
         try:
             result = self._run_uncached(argv, privileged=privileged, timeout=timeout)
         except ObservationError as exc:
@@ -228,6 +242,18 @@ class Transport(abc.ABC):
         self._translate(result, privileged=privileged)
         return result
 
+    @contextlib.contextmanager
+    def discovering(self) -> Iterator[list[Command]]:
+        """While inside, ``run`` answers from the cache only, and records each command it
+        does not have (then raises NotPrefetched) instead of sending it; ``prefetch`` records
+        its commands. Collectors run inside it name the commands they would send next."""
+        wanted: list[Command] = []
+        self._wanted = wanted
+        try:
+            yield wanted
+        finally:
+            self._wanted = None
+
     def prefetch(self, commands: Iterable[Command]) -> int:
         """Run in one round trip those of ``commands`` not yet run, and remember each result
         (or error) exactly as ``run`` would have. Returns how many it established.
@@ -237,7 +263,10 @@ class Transport(abc.ABC):
         and gets its own error there. A privileged command refused for want of root or
         --sudo is left to ``run``, which refuses it without sending anything.
         """
-        if not self.batching:
+        if self._wanted is not None:
+            self._wanted.extend(commands)
+            return 0
+        if not self.batching or self._batch_failed:
             return 0
         entries = self._entries(commands)
         if not entries:
@@ -249,6 +278,11 @@ class Transport(abc.ABC):
             produced = self._execute_batch(entries)
         except ObservationError as exc:
             log.debug("batch of %d commands on %s failed: %s", len(entries), self.target, exc)
+            produced = {}
+        if not produced:
+            # This host cannot batch (its shell, a wrapper, the channel): each command on its
+            # own from now on, rather than one failed batch per round.
+            self._batch_failed = True
             return 0
         for index, outcome in produced.items():
             command = entries[index].command

@@ -113,6 +113,7 @@ class _Stream:
         self._body = BoundedBuffer(limit)
         self._mode = False
         self.preamble = 0
+        self.begun = 0  # sections whose begin marker came
         self.done: list[tuple[bool, int, bytes]] = []  # (timed, status, body) per section
         self.error: str | None = None
         self.overflowed: int | None = None  # the section whose output passed the limit
@@ -168,6 +169,7 @@ class _Stream:
             return False
         self._mode = mode.group(1) == b"1"
         del self._buf[: mode.end()]
+        self.begun += 1
         self._body = BoundedBuffer(self._limit)
         self._state = "body"
         return True
@@ -275,7 +277,8 @@ def outcomes(
     """What the batch established, per entry index. An entry left out was not established
     (the batch stopped first, or our own wrapper failed): it runs on its own later.
 
-    ``stuck`` is the section the transport saw run past its timeout.
+    ``stuck`` is the section the transport saw run past its timeout: it is timed out only
+    if it had begun (otherwise the shell never got that far, and nothing is known).
     """
     found: dict[int, Outcome] = {}
     sections = parser.sections()
@@ -293,7 +296,7 @@ def outcomes(
     overflowed = parser.overflowed
     if overflowed is not None and overflowed == len(sections):
         found[overflowed] = too_large(entries[overflowed].argv)
-    elif stuck is not None and stuck == len(sections):
+    elif stuck is not None and stuck == len(sections) and parser.out.begun > stuck:
         found[stuck] = timed_out(entries[stuck].argv, entries[stuck].timeout)
     return found
 

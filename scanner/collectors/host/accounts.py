@@ -508,7 +508,9 @@ def sudoers(transport: Transport) -> Sudoers:
         entries, includes = parse_sudoers(body)
         found.extend(f"{path}: {e}" for e in entries)
         for kind, target in includes:
-            for name in _included_files(transport, kind, target):
+            names = _included_files(transport, kind, target)
+            transport.prefetch(read_command(n, privileged=True) for n in names)
+            for name in names:
                 if name in seen or any(name == queued for queued, _ in queue):
                     continue
                 included = transport.read_file(name, privileged=True)

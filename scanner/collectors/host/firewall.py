@@ -138,6 +138,10 @@ def _save(transport: Transport, tool: str, family: str, hint: str = "") -> Iptab
 
 NFT_ARGV = ("nft", "-j", "list", "ruleset")
 SAVE_TOOLS = (("iptables-save", "ip", ""), ("ip6tables-save", "ip6", ""))
+LEGACY_SAVE_TOOLS = (
+    ("iptables-legacy-save", "ip", "legacy"),
+    ("ip6tables-legacy-save", "ip6", "legacy"),
+)
 
 
 @collector(
@@ -166,10 +170,8 @@ def firewall(transport: Transport) -> FirewallState:
             sources.append(tool)
         if tool == "ip6tables-save" and all(s.variant != "legacy" for s in saves):
             # The default iptables is the nft variant (or absent): legacy tables hide from it.
-            tools += [
-                ("iptables-legacy-save", "ip", "legacy"),
-                ("ip6tables-legacy-save", "ip6", "legacy"),
-            ]
+            tools += LEGACY_SAVE_TOOLS
+            transport.prefetch(Command((t,), privileged=True) for t, _, _ in LEGACY_SAVE_TOOLS)
     return assemble(
         nft,
         saves,

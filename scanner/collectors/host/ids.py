@@ -163,7 +163,11 @@ def _tool(transport: Transport, states: ServiceStates, name: str) -> IdsTool:
     return IdsTool(name, True, running, configured, True, f"{state.evidence}; {detail}")
 
 
-@collector("host.ids", "host IDS and integrity tools: installed, running, configured")
+@collector(
+    "host.ids",
+    "host IDS and integrity tools: installed, running, configured",
+    commands=services.commands,  # each tool's probe only when it is installed
+)
 def ids(transport: Transport) -> IdsFacts:
     states = services.collect(transport)
     return IdsFacts(states.method, tuple(_tool(transport, states, n) for n in IDS_TOOL_NAMES))

@@ -13,9 +13,14 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from scanner.collectors import collector
-from scanner.collectors.host.services import LOG_COLLECTORS, list_directory, services
+from scanner.collectors.host.services import (
+    LOG_COLLECTORS,
+    list_directory,
+    listing_command,
+    services,
+)
 from scanner.errors import ObservationError
-from scanner.transports.base import Transport
+from scanner.transports.base import Transport, read_command
 
 JOURNALD_CONF = "/etc/systemd/journald.conf"
 # Drop-in directories, highest precedence first: a same-named file in /etc masks the others.
@@ -120,6 +125,8 @@ def merge_journald(files: Sequence[tuple[str, str]]) -> JournalConfig:
 
 
 def _journald_files(transport: Transport) -> list[tuple[str, str]]:
+    # Batching hints (no-ops when cached or not batching): what is read next, in one go.
+    transport.prefetch([read_command(JOURNALD_CONF), *map(listing_command, JOURNALD_DROPINS)])
     files = []
     main = transport.read_file(JOURNALD_CONF)
     if main is not None:
@@ -129,7 +136,9 @@ def _journald_files(transport: Transport) -> list[tuple[str, str]]:
         for name in list_directory(transport, directory) or ():
             if name.endswith(".conf"):
                 chosen.setdefault(name, f"{directory}/{name}")
-    for name in sorted(chosen)[:MAX_INCLUDED_FILES]:
+    names = sorted(chosen)[:MAX_INCLUDED_FILES]
+    transport.prefetch(read_command(chosen[name]) for name in names)
+    for name in names:
         text = transport.read_file(chosen[name])
         if text is not None:
             files.append((chosen[name], text))
@@ -256,10 +265,13 @@ def find_rotation(files: Sequence[tuple[str, str]]) -> RotationPolicy | None:
 
 
 def _logrotate_files(transport: Transport) -> list[tuple[str, str]]:
+    transport.prefetch([read_command(LOGROTATE_CONF), listing_command(LOGROTATE_DIR)])
     main = transport.read_file(LOGROTATE_CONF)
     files = [(LOGROTATE_CONF, main or "")]
     names = list_directory(transport, LOGROTATE_DIR) or []
-    for name in [n for n in names if not n.endswith(_TABOO)][:MAX_INCLUDED_FILES]:
+    chosen = [n for n in names if not n.endswith(_TABOO)][:MAX_INCLUDED_FILES]
+    transport.prefetch(read_command(f"{LOGROTATE_DIR}/{name}") for name in chosen)
+    for name in chosen:
         text = transport.read_file(f"{LOGROTATE_DIR}/{name}")
         if text is not None:
             files.append((f"{LOGROTATE_DIR}/{name}", text))
@@ -286,9 +298,12 @@ def syslog_ng_forwards(text: str) -> bool:
 
 
 def _config_texts(transport: Transport, main: str, directory: str) -> list[str]:
+    transport.prefetch([read_command(main), listing_command(directory)])
     texts = [transport.read_file(main) or ""]
     names = [n for n in list_directory(transport, directory) or () if n.endswith(".conf")]
-    texts += [transport.read_file(f"{directory}/{n}") or "" for n in names[:MAX_INCLUDED_FILES]]
+    paths = [f"{directory}/{n}" for n in names[:MAX_INCLUDED_FILES]]
+    transport.prefetch(map(read_command, paths))
+    texts += [transport.read_file(path) or "" for path in paths]
     return texts
 
 
@@ -383,7 +398,11 @@ def _forwarding(
     return (True if via else (None if notes else False)), tuple(via), notes
 
 
-@collector("host.logging", "log collectors, journal persistence, retention and forwarding")
+@collector(
+    "host.logging",
+    "log collectors, journal persistence, retention and forwarding",
+    commands=services.commands,  # the configuration files of what runs, once that is known
+)
 def logging_facts(transport: Transport) -> LoggingFacts:
     states = services.collect(transport)
     running = tuple(s.name for s in LOG_COLLECTORS if states[s.name].running)

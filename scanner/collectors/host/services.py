@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from scanner.collectors import collector
 from scanner.errors import CommandNotFound, ObservationError, PrivilegeRequired, UnparsableOutput
-from scanner.transports.base import Transport
+from scanner.transports.base import Command, Transport
 
 SYSTEMD = "systemd"
 PROCESS_TABLE = "process-table"
@@ -257,11 +257,19 @@ def parse_ls_paths(stdout: str, stderr: str) -> PathListing:
     return PathListing(present, frozenset(absent), frozenset(unknown))
 
 
+def paths_argv(paths: Sequence[str]) -> tuple[str, ...]:
+    return ("ls", "-d", "--", *paths)
+
+
+def units_argv(units: Sequence[str]) -> tuple[str, ...]:
+    return ("systemctl", "show", f"--property={SHOW_PROPERTIES}", *units)
+
+
 def list_paths(transport: Transport, paths: Sequence[str]) -> PathListing:
     """Which of ``paths`` exist, in one command. Exit 2 with partial output is normal for ls."""
     if not paths:
         return PathListing(frozenset(), frozenset(), frozenset())
-    result = transport.run(["ls", "-d", "--", *paths])
+    result = transport.run(paths_argv(paths))
     listing = parse_ls_paths(result.text, result.error_text)
     # Every path must be accounted for: an answer about other paths, or none, is no answer.
     if listing.present | listing.absent | listing.unknown != set(paths):
@@ -271,11 +279,16 @@ def list_paths(transport: Transport, paths: Sequence[str]) -> PathListing:
     return listing
 
 
+def listing_command(directory: str, *, privileged: bool = False) -> Command:
+    """The command ``list_directory`` runs."""
+    return Command(("ls", "-1A", "--", directory), privileged)
+
+
 def list_directory(
     transport: Transport, directory: str, *, privileged: bool = False
 ) -> list[str] | None:
     """Names in ``directory`` (sorted), or None when it does not exist."""
-    result = transport.run(["ls", "-1A", "--", directory], privileged=privileged)
+    result = transport.run(listing_command(directory).argv, privileged=privileged)
     if result.ok:
         return sorted(n for n in result.text.splitlines() if n.strip())
     if "No such file" in result.error_text or "Not a directory" in result.error_text:
@@ -290,7 +303,7 @@ def list_directory(
 def _systemd_units(transport: Transport, units: Sequence[str]) -> dict[str, UnitState] | str:
     """Unit states, or why systemd could not answer (not init, no systemctl, timed out)."""
     try:
-        result = transport.run(["systemctl", "show", f"--property={SHOW_PROPERTIES}", *units])
+        result = transport.run(units_argv(units))
     except ObservationError as exc:
         return exc.reason
     if not result.ok:
@@ -354,10 +367,18 @@ def combine(
     return ServiceStates(method, states)
 
 
+def _units(specs: Sequence[ServiceSpec]) -> list[str]:
+    return [u for spec in specs for u in spec.units]
+
+
+def _paths(specs: Sequence[ServiceSpec]) -> list[str]:
+    return [p for spec in specs for p in spec.paths]
+
+
 def query_services(transport: Transport, specs: Sequence[ServiceSpec]) -> ServiceStates:
     """One unit query (or one process-table read) plus one ``ls -d`` for all ``specs``."""
-    units = [u for spec in specs for u in spec.units]
-    listing = list_paths(transport, [p for spec in specs for p in spec.paths])
+    units = _units(specs)
+    listing = list_paths(transport, _paths(specs))
     answer = _systemd_units(transport, units) if units else "no units asked about"
     if isinstance(answer, dict):
         return combine(specs, listing, units=answer)
@@ -368,7 +389,12 @@ def query_services(transport: Transport, specs: Sequence[ServiceSpec]) -> Servic
     return combine(specs, listing, processes=names)
 
 
-@collector("host.services", "installed and running state of the services other collectors judge")
+@collector(
+    "host.services",
+    "installed and running state of the services other collectors judge",
+    # The process table only where systemd cannot answer.
+    commands=(Command(paths_argv(_paths(SERVICES))), Command(units_argv(_units(SERVICES)))),
+)
 def services(transport: Transport) -> ServiceStates:
     """Every service of interest in one unit query and one path listing. host.ids and
     host.logging both read it; the transport remembers the commands, so they run once."""

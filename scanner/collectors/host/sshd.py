@@ -9,7 +9,7 @@ from pathlib import PurePosixPath
 
 from scanner.collectors import collector
 from scanner.errors import CommandNotFound, PrivilegeRequired, UnparsableOutput
-from scanner.transports.base import Command, Transport
+from scanner.transports.base import Command, Transport, read_command
 
 CONFIG = "/etc/ssh/sshd_config"
 # OpenSSH's compiled-in defaults for what we judge, used when a file leaves them unset.
@@ -90,14 +90,18 @@ def _from_files(transport: Transport, why: str) -> SshdConfig:
         listing = transport.run(["ls", "-1", "--", directory])
         if not listing.ok:
             continue
-        names = sorted(f"{directory}/{n}" for n in listing.text.splitlines() if n)
+        names = [
+            name
+            for name in sorted(f"{directory}/{n}" for n in listing.text.splitlines() if n)
+            if fnmatchcase(name, path)
+        ]
+        transport.prefetch(map(read_command, names))
         for name in names:
-            if fnmatchcase(name, path):
-                included = transport.read_file(name)
-                if included is not None:
-                    more, _ = parse_config(included)
-                    for key, value in more.items():
-                        settings.setdefault(key, value)
+            included = transport.read_file(name)
+            if included is not None:
+                more, _ = parse_config(included)
+                for key, value in more.items():
+                    settings.setdefault(key, value)
     for key, value in DEFAULTS.items():
         settings.setdefault(key, value)
     return SshdConfig(True, source, settings)

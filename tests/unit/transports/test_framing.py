@@ -234,3 +234,12 @@ def test_the_transport_saw_the_running_section_hang() -> None:
 def test_the_nonce_must_be_hex() -> None:
     with pytest.raises(ValueError):
         build_script("'; reboot; '", entries(("true",)))
+
+
+def test_a_shell_that_never_began_times_nothing_out() -> None:
+    """The whole channel hung before the first marker: no command is blamed for it."""
+    nonce = new_nonce()
+    batch = entries(("echo", "a"))
+    parser = BatchParser(nonce, len(batch))
+    parser.feed_stdout(b"a login banner, then silence")
+    assert outcomes(parser, batch, stuck=0) == {}

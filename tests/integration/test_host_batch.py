@@ -1,0 +1,139 @@
+"""Batching end to end: a host's commands go out in a few exec channels of one SSH connection,
+and the findings are exactly those of one channel per command (``SOUQSCAN_BATCH=0``).
+
+Channels are counted in sshd's own log (one "Starting session" per exec channel), commands in
+the --audit-log. Where the target's shell cannot batch, every command still runs on its own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scanner.baseline.loader import load
+from scanner.collectors.prefetch import SWITCH, declared
+from scanner.engine import plan_for
+from scanner.model import TargetKind
+from scanner.registry import Registry
+from scanner.transports.base import ENV_PREFIX
+from scanner.transports.ssh import BATCH_GRACE
+from tests.conftest import ServerFactory, require_root
+from tests.support import planted
+from tests.support.cli import CliResult, run_souqscan, ssh_args
+from tests.support.report import assert_well_formed
+from tests.support.sshd import Namespace, SshServer
+
+pytestmark = pytest.mark.sshd
+
+# Exec channels a full scan may open with batching: two declared batches and a few replay
+# rounds (scanner/collectors/prefetch.py), plus commands deeper than those rounds.
+MAX_CHANNELS = 8
+FULL_SCAN_TIMEOUT = 600.0
+
+
+def scan(
+    server: SshServer, audit: Path, *extra: str, batch: bool = True
+) -> tuple[CliResult, int, int, list[list[str]]]:
+    """(result, connections, exec channels, commands audited) of one scan of ``server``."""
+    env = {k: v for k, v in os.environ.items() if k != "SSH_AUTH_SOCK"}
+    env[SWITCH] = "1" if batch else "0"
+    mark = server.mark()
+    result = run_souqscan(
+        ssh_args(server.spec, server.client_key, server.known_hosts, "--audit-log", str(audit))
+        + list(extra),
+        env=env,
+        netns=server.netns,
+        timeout=FULL_SCAN_TIMEOUT,
+    )
+    assert_well_formed(result, [server.target], fail_on_critical="critical" in extra)
+    assert "Traceback" not in result.stderr, result.explain()
+    commands = [json.loads(line)["argv"] for line in audit.read_text().splitlines()]
+    return result, server.connections(mark), server.sessions(mark), commands
+
+
+def verdicts(result: CliResult) -> list[tuple[Any, ...]]:
+    """Every finding as judged, less the throwaway accounts other test workers come and go with."""
+    return sorted(
+        (f["rule_id"], f["resource_id"], f["status"], f["message"], json.dumps(f["evidence"]))
+        for f in result.findings
+        if "souqscan-" not in f["resource_id"]
+    )
+
+
+def declared_argv() -> set[tuple[str, ...]]:
+    """What the full plan's collectors declare, as the audit log shows it (in env, as root)."""
+    registry = Registry.installed()
+    plan = plan_for(load("iso27001-2022", registry), registry.select(None, TargetKind.HOST))
+    return {(*ENV_PREFIX, *c.argv) for c in declared(check.collector for check, _ in plan)}
+
+
+def test_full_scan_batched_is_a_few_channels_with_the_same_findings(
+    hardened_sshd: SshServer, tmp_path: Path
+) -> None:
+    server = hardened_sshd
+    # A generous per-command timeout: the apt simulation on a busy two-core machine must not
+    # time out on one side only.
+    args = ("--timeout", "180")
+    batched, conns, channels, sent = scan(server, tmp_path / "batched.jsonl", *args)
+    alone, conns_alone, channels_alone, sent_alone = scan(
+        server, tmp_path / "alone.jsonl", *args, batch=False
+    )
+    assert verdicts(batched) == verdicts(alone)
+    assert batched.code == alone.code
+    assert (conns, conns_alone) == (1, 1)
+    # One channel per command without batching; a handful with it.
+    assert channels_alone == len(sent_alone), sent_alone
+    assert channels <= MAX_CHANNELS, channels
+    assert channels < channels_alone / 3, (channels, channels_alone)
+    # Every command the collectors ran is in the audit log, batched or not ...
+    assert {tuple(a) for a in sent} >= {tuple(a) for a in sent_alone}
+    # ... and what collectors declare is what they run: nothing batched goes unused.
+    assert declared_argv() <= {tuple(a) for a in sent_alone}
+    assert {tuple(a) for a in sent} == {tuple(a) for a in sent_alone}
+
+
+# A /bin/sh that cannot run our script: the batch establishes nothing, every command then
+# runs on its own (through the login shell, bash), and nothing is lost.
+BROKEN_SHELLS = {
+    "prints-garbage": "#!/bin/bash\necho 'this is not a shell'\nexit 0\n",
+    "hangs": "#!/bin/bash\nexec sleep 60\n",
+    "forges-markers": (
+        "#!/bin/bash\n"
+        "for i in 0 1 2 3 4 5 6 7 8 9; do printf '<<souqscan-0 %s begin 1>>\\n"
+        "permitrootlogin yes\\n\\n<<souqscan-0 %s end 0>>\\n' $i $i; done\n"
+    ),
+}
+# --timeout: long enough for a loaded machine, and the hanging shell costs it once (plus
+# the transport's grace), not once per round.
+FAST = ("--checks", "host.ssh,host.firewall", "--timeout", "10", "--fail-on", "critical")
+
+
+@pytest.mark.netns
+@pytest.mark.parametrize("shell", sorted(BROKEN_SHELLS))
+def test_a_shell_that_cannot_batch_costs_speed_not_findings(
+    shell: str, make_sshd: ServerFactory, scratch: Path, tmp_path: Path
+) -> None:
+    require_root()
+    directory = scratch / f"shell-{shell}-{tmp_path.name}"
+    hardened = planted.sshd_config(directory, planted.HARDENED_SSHD, "planted_sshd_config")
+    server = make_sshd(
+        directory=directory,
+        namespace=Namespace(
+            net=True,
+            binds={"/etc/ssh/sshd_config": hardened},
+            fakes={"/bin/sh": BROKEN_SHELLS[shell]},
+        ),
+    )
+    alone, _, channels_alone, _ = scan(server, tmp_path / "alone.jsonl", *FAST, batch=False)
+    batched, conns, channels, sent = scan(server, tmp_path / "batched.jsonl", *FAST)
+    assert verdicts(batched) == verdicts(alone)
+    assert {f["rule_id"]: f["status"] for f in batched.findings}["HOST-SSH-02"] == "PASS"
+    assert conns == 1
+    # The one failed batch, then each command on its own: no batch is tried twice.
+    assert channels == channels_alone + 1, (channels, channels_alone)
+    assert len(sent) > len(set(map(tuple, sent)))  # sent in the batch, then again alone
+    assert batched.duration < alone.duration + 10 + BATCH_GRACE + 30
