@@ -287,18 +287,18 @@ class SshTransport(Transport):
         running = -1
         deadline = 0.0
         while not parser.finished:
-            while channel.recv_ready():
+            # A flood stops the parse, and must stop the reading too.
+            while channel.recv_ready() and not parser.finished:
                 parser.feed_stdout(channel.recv(65536))
-            while channel.recv_stderr_ready():
+            while channel.recv_stderr_ready() and not parser.finished:
                 parser.feed_stderr(channel.recv_stderr(65536))
             if parser.finished:
                 break
             if parser.completed != running:
                 running = parser.completed
                 deadline = time.monotonic() + entries[running].timeout + BATCH_GRACE
-            if channel.exit_status_ready() and not (
-                channel.recv_ready() or channel.recv_stderr_ready()
-            ):
+            ended = channel.exit_status_ready() or channel.eof_received or channel.closed
+            if ended and not (channel.recv_ready() or channel.recv_stderr_ready()):
                 return None  # the script ended early: what is missing runs on its own
             remaining = deadline - time.monotonic()
             if remaining <= 0:
