@@ -14,6 +14,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar, overload
 
 from scanner.errors import (
     CommandNotFound,
@@ -34,6 +35,10 @@ SUDO_PREFIX = ("sudo", "-n", "--")
 AuditHook = Callable[[str, Sequence[str]], None]
 
 log = logging.getLogger("souqscan.transport")
+
+A = TypeVar("A")
+B = TypeVar("B")
+C = TypeVar("C")
 
 
 @dataclass(frozen=True)
@@ -253,6 +258,30 @@ class Transport(abc.ABC):
             yield wanted
         finally:
             self._wanted = None
+
+    @overload
+    def independently(
+        self, a: Callable[[], A], b: Callable[[], B], c: Callable[[], C], /
+    ) -> tuple[A, B, C]: ...
+
+    @overload
+    def independently(self, *steps: Callable[[], A]) -> tuple[A, ...]: ...
+
+    def independently(self, *steps: Callable[[], Any]) -> tuple[Any, ...]:
+        """Run ``steps`` in order and return their results: steps whose commands do not depend
+        on each other's output. The same as calling them in a row, except while discovering,
+        where one stopped by a command not fetched yet lets the next ones name theirs, so a
+        batch can carry the commands of all of them."""
+        results: list[Any] = []
+        missed: NotPrefetched | None = None
+        for step in steps:
+            try:
+                results.append(step())
+            except NotPrefetched as exc:
+                missed = missed or exc
+        if missed is not None:
+            raise missed
+        return tuple(results)
 
     def prefetch(self, commands: Iterable[Command]) -> int:
         """Run in one round trip those of ``commands`` not yet run, and remember each result

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from scanner.collectors import collector
 from scanner.collectors.host.services import (
@@ -170,4 +171,6 @@ def _tool(transport: Transport, states: ServiceStates, name: str) -> IdsTool:
 )
 def ids(transport: Transport) -> IdsFacts:
     states = services.collect(transport)
-    return IdsFacts(states.method, tuple(_tool(transport, states, n) for n in IDS_TOOL_NAMES))
+    # Each tool's probe reads its own files: independent, so a batch can carry all of them.
+    tools = transport.independently(*(partial(_tool, transport, states, n) for n in IDS_TOOL_NAMES))
+    return IdsFacts(states.method, tools)

@@ -408,27 +408,35 @@ def logging_facts(transport: Transport) -> LoggingFacts:
     running = tuple(s.name for s in LOG_COLLECTORS if states[s.name].running)
     # rsyslog, syslog-ng and auditd write files by design; journald only if its storage persists.
     persistent = [n for n in running if n in ("rsyslog", "syslog-ng", "auditd")]
-    candidates: list[tuple[int | None, str]] = []
-    journal_persistent: bool | None = None
-    if states["journald"].installed:
-        journal_persistent, found = _journal(
-            transport, "journald" in running, states["journal-dir"].installed
-        )
-        candidates += found
-        if journal_persistent and "journald" in running:
-            persistent.append("journald")
-    if "rsyslog" in running or "syslog-ng" in running:
-        candidates.append(_syslog_rotation(transport))
+
+    def journal() -> tuple[bool | None, list[tuple[int | None, str]]]:
+        if not states["journald"].installed:
+            return None, []
+        return _journal(transport, "journald" in running, states["journal-dir"].installed)
+
+    def rotation() -> list[tuple[int | None, str]]:
+        syslog = "rsyslog" in running or "syslog-ng" in running
+        return [_syslog_rotation(transport)] if syslog else []
+
+    def forwarding() -> tuple[bool | None, tuple[str, ...], list[str]]:
+        return _forwarding(transport, running, states["journal-upload"].running)
+
+    # Three readings of unrelated files: independent, so a batch can carry all of them.
+    (journal_persistent, found), rotated, (forwards, via, notes) = transport.independently(
+        journal, rotation, forwarding
+    )
+    candidates = [*found, *rotated]
+    if journal_persistent and "journald" in running:
+        persistent.append("journald")
     if "auditd" in running:
         candidates.append((None, "auditd rotates by size (auditd.conf), not by age"))
     retention_days, source = decide_retention(candidates, bool(persistent))
-    forwarding, via, notes = _forwarding(transport, running, states["journal-upload"].running)
     return LoggingFacts(
         method=states.method,
         running=running,
         persistent=tuple(persistent),
         journal_persistent=journal_persistent,
-        forwarding=forwarding,
+        forwarding=forwards,
         forwarding_via=via,
         retention_days=retention_days,
         retention_source=source,

@@ -14,7 +14,7 @@ from scanner.collectors.host.common import (
 )
 from scanner.collectors.host.packages_versions import compare_debian, compare_rpm
 from scanner.errors import CommandNotFound, ObservationError, UnparsableOutput
-from scanner.transports.base import Command, Transport
+from scanner.transports.base import Command, Transport, read_command
 
 DPKG_KERNELS = ["dpkg-query", "-W", "-f", "${Package} ${Version} ${Status}\n", "linux-image-*"]
 # RHEL 8+ splits the kernel into kernel (meta) and kernel-core; RHEL 7 has only kernel.
@@ -154,10 +154,13 @@ def kernel(transport: Transport) -> KernelState:
         return KernelState(running, container)
     os = read_os_release(transport)
     if os is not None and os.is_like("debian", "ubuntu"):
+        # The package list and the reboot flag do not depend on each other: one batch.
+        transport.prefetch([Command(tuple(DPKG_KERNELS)), read_command(REBOOT_FLAG)])
         rows = transport.run(DPKG_KERNELS)
         installed, rpm = parse_dpkg_kernels(rows.text), False
         flag = _debian_reboot_flag(transport)
     elif os is not None and os.is_like("rhel", "fedora", "centos"):
+        transport.prefetch([Command(tuple(RPM_KERNELS)), Command(tuple(NEEDS_RESTARTING))])
         rows = transport.run(RPM_KERNELS)
         installed, rpm = parse_rpm_kernels(rows.text), True
         flag = _rpm_reboot_flag(transport)
