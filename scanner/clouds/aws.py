@@ -84,6 +84,7 @@ IAM_ACTION_OVERRIDES = {
     ("s3", "GetBucketReplication"): "s3:GetReplicationConfiguration",
     ("s3", "GetPublicAccessBlock"): "s3:GetBucketPublicAccessBlock",
     ("s3", "GetBucketLifecycleConfiguration"): "s3:GetLifecycleConfiguration",
+    ("tagging", "GetResources"): "tag:GetResources",  # signed as "tagging", authorised as "tag"
 }
 # The largest page of listings whose default page is smaller (botocore's service models):
 # fewer requests for the same items. ListBuckets with any parameter also carries each
@@ -94,6 +95,7 @@ PAGE_SIZES = {
     ("kms", "list_keys"): 1000,
     ("kms", "list_aliases"): 100,
     ("ssm", "describe_instance_information"): 50,
+    ("resourcegroupstaggingapi", "get_resources"): 100,
 }
 # Everything botocore raises for a failed call. ResponseParserError (garbage instead of XML or
 # JSON) derives from Exception alone, so it must be named.

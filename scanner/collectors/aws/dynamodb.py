@@ -1,7 +1,8 @@
 """DynamoDB tables: encryption, global table replicas, point-in-time recovery, tags.
 
-ListTables gives only names, so each table costs DescribeTable, ListTagsOfResource and
-DescribeContinuousBackups, made concurrently; each may fail on its own.
+ListTables gives only names, so each table costs DescribeTable and DescribeContinuousBackups,
+made concurrently; tags come from the tagging API's listing of the region (ListTagsOfResource
+where that cannot be read). Each may fail on its own.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 
 from scanner.clouds.aws import AwsAccount
 from scanner.collectors import collector
+from scanner.collectors.aws import tagging
 from scanner.collectors.aws.common import Got, Json, Regional, attempt, per_region, tags_of, text
 from scanner.errors import UnparsableOutput
 
@@ -91,10 +93,13 @@ def _table(account: AwsAccount, region: str, name: str) -> Table:
         if description.value
         else account.arn("dynamodb", region, f"table/{name}")
     )
-    tags = attempt(
+    tags = tagging.tags_for(
+        account,
+        region,
+        arn,
         lambda: tags_of(
             account.items("dynamodb", region, "list_tags_of_resource", "Tags", ResourceArn=arn)
-        )
+        ),
     )
     pitr = attempt(
         lambda: parse_pitr(

@@ -17,7 +17,7 @@ from typing import Any
 from scanner.clouds.aws import AwsAccount
 from scanner.collectors import collector
 from scanner.collectors.aws import backup as backup_mod
-from scanner.collectors.aws import dynamodb, ec2, efs, kms, rds, s3
+from scanner.collectors.aws import dynamodb, ec2, efs, kms, rds, s3, tagging
 from scanner.collectors.aws.common import Got, InRegion, Regional, region_of_arn
 from scanner.errors import ObservationError
 
@@ -122,6 +122,7 @@ def _build(account: AwsAccount) -> Inventory:
         [
             partial(source.collect, account)
             for source in (
+                tagging.tags,
                 s3.buckets,
                 ec2.instances,
                 ec2.volumes,

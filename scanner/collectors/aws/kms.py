@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 
 from scanner.clouds.aws import AwsAccount
 from scanner.collectors import collector
+from scanner.collectors.aws import tagging
 from scanner.collectors.aws.common import (
     Got,
     Json,
@@ -123,12 +124,15 @@ def _key(account: AwsAccount, region: str, key_id: str, aliases: tuple[str, ...]
         meta = replace(meta, arn=account.arn("kms", region, f"key/{meta.id}"))
     tags: Got[dict[str, str]] = Got({})
     if meta.manager == "CUSTOMER":
-        tags = attempt(
+        tags = tagging.tags_for(
+            account,
+            region,
+            meta.arn,
             lambda: tags_of(
                 account.items("kms", region, "list_resource_tags", "Tags", KeyId=meta.id),
                 "TagKey",
                 "TagValue",
-            )
+            ),
         )
     rotation: Got[bool] | None = None
     if meta.rotation_applies:

@@ -1,10 +1,11 @@
 """S3 buckets: region, tags, default encryption, replication destinations and versioning.
 
 S3 has no bulk call for bucket settings, so each bucket costs a few requests, made
-concurrently: ListBuckets asked with a page size carries each bucket's region (no HeadBucket),
-and replication is asked only of buckets whose versioning was ever enabled (S3 refuses a
-replication configuration on a bucket without it). Each lookup fails on its own: a denied
-GetBucketEncryption makes only the encryption of that bucket unknown, never "not encrypted".
+concurrently. ListBuckets asked with a page size carries each bucket's region (no
+HeadBucket); tags come from the tagging API's listing of the bucket's region; replication is
+asked only of buckets whose versioning was ever enabled (S3 refuses a replication
+configuration without it). Each lookup fails on its own: a denied GetBucketEncryption makes
+only the encryption of that bucket unknown, never "not encrypted".
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from scanner.clouds.aws import AwsAccount
 from scanner.collectors import collector
+from scanner.collectors.aws import tagging
 from scanner.collectors.aws.common import Got, Json, attempt, tags_of, text
 from scanner.errors import UnparsableOutput
 
@@ -116,8 +118,14 @@ def _bucket(account: AwsAccount, name: str, region: Got[str], known: dict[str, s
     def call(method: str, absent: tuple[str, ...] = ()) -> Any:
         return account.call("s3", where, method, absent=absent, Bucket=name)
 
-    tags = attempt(
-        lambda: tags_of((call("get_bucket_tagging", ("NoSuchTagSet",)) or {}).get("TagSet"))
+    def own_tags() -> dict[str, str]:
+        return tags_of((call("get_bucket_tagging", ("NoSuchTagSet",)) or {}).get("TagSet"))
+
+    arn = f"arn:{account.partition}:s3:::{name}"
+    tags = (
+        tagging.tags_for(account, region.value, arn, own_tags)
+        if region.value
+        else attempt(own_tags)
     )
     encryption = attempt(
         lambda: parse_encryption(
@@ -146,7 +154,7 @@ def _bucket(account: AwsAccount, name: str, region: Got[str], known: dict[str, s
         )
     return Bucket(
         name=name,
-        arn=f"arn:{account.partition}:s3:::{name}",
+        arn=arn,
         region=region,
         tags=tags,
         encryption=encryption,

@@ -140,7 +140,10 @@ def test_denied_calls_are_errors_naming_the_action_never_failures(
 ) -> None:
     s3 = aws.client("s3", KSA)
     s3.create_bucket(Bucket="tagged-ksa", CreateBucketConfiguration={"LocationConstraint": KSA})
-    env = _auditor(aws, ["ec2:DescribeSecurityGroups", "s3:GetBucketTagging"])
+    # Tags come from the tagging API, or from the bucket's own call where that is refused.
+    # AWS authorises GetResources as tag:GetResources; moto, by its signing name "tagging".
+    refused = ["tag:GetResources", "tagging:GetResources", "s3:GetBucketTagging"]
+    env = _auditor(aws, ["ec2:DescribeSecurityGroups", *refused])
     run = scan(souqscan, aws.moto_url, "--regions", f"{KSA},eu-west-1", env=env)
     found = findings(run)
     sg = [f for f in found if f["check_id"] == "aws.ec2.security_group_ingress"]
