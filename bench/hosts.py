@@ -15,9 +15,10 @@ known_hosts file:
 
 Prints one row per tool: wall time, hosts/second, hosts completed, SSH connections and
 session channels per host (counted in each sshd's log, for every tool), CPU seconds of the
-client process tree and of the whole machine (every endpoint is this machine: the targets'
-work shares its cores, so a heavy remote command weighs on the figures as it would not on a
-real fleet), the 1-minute load average before the run, and throughput relative to Ansible.
+client process tree and of the endpoints (every endpoint is this machine: the targets' work
+shares its cores, so a heavy remote command weighs on wall time as it would not on a real
+fleet), the hosts/s those CPU seconds allow on this machine's cores, the 1-minute load
+average before the run (others share the machine), and throughput relative to Ansible.
 Figures only: no assertion on time. Every server is stopped by PID before exiting, also on
 Ctrl-C, SIGTERM or an error; Ansible's ControlPersist masters are told to exit first.
 """
@@ -94,7 +95,7 @@ class Row:
     connections: str
     sessions: str
     client_cpu: float
-    machine_cpu: float
+    target_cpu: float
     load1: float
     detail: str = ""
 
@@ -118,10 +119,12 @@ def start_fleet(root: Path, count: int, *, login_rc: bool) -> Fleet:
     def one(index: int) -> None:
         if abort.is_set():
             return
+        directory = root / f"h{index:03d}"
         server = start_sshd(
-            root / f"h{index:03d}",
+            directory,
             user=getpass.getuser(),
             extra_authorized=[key.with_suffix(".pub")],
+            extra_config="" if login_rc else f"SetEnv HOME={directory}\n",
         )
         with lock:
             started[index] = server
@@ -165,6 +168,25 @@ def stop_servers(servers: Sequence[SshServer]) -> None:
         server.stop()
 
 
+def orphans(fleet: Fleet) -> list[int]:
+    """This process's children that it did not start itself (it started the listeners)."""
+    ours = {server.proc.pid for server in fleet.servers}
+    return [pid for pid in children(os.getpid()) if pid not in ours]
+
+
+def reap(pids: Sequence[int], limit: float = 5.0) -> None:
+    pending = set(pids)
+    deadline = time.monotonic() + limit
+    while pending and time.monotonic() < deadline:
+        for pid in list(pending):
+            try:
+                if os.waitpid(pid, os.WNOHANG)[0]:
+                    pending.discard(pid)
+            except ChildProcessError:
+                pending.discard(pid)
+        time.sleep(0.02)
+
+
 def become_subreaper() -> None:
     """Orphans under this process (sessions whose sshd died, Ansible's detached
     ControlPersist masters) become its children rather than init's: teardown finds them."""
@@ -174,17 +196,22 @@ def become_subreaper() -> None:
         print("# prctl(PR_SET_CHILD_SUBREAPER) failed: orphans of an interrupt may remain")
 
 
+def children(pid: int) -> list[int]:
+    """The children of every thread of ``pid``, from /proc."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            found.extend(int(c) for c in (task / "children").read_text().split())
+    return found
+
+
 def descendants(pid: int) -> list[int]:
-    """Every process under ``pid``, from /proc (children of each of its threads)."""
     found: list[int] = []
     pending = [pid]
     while pending:
-        parent = pending.pop()
-        for task in Path(f"/proc/{parent}/task").glob("*"):
-            with contextlib.suppress(OSError):
-                children = [int(c) for c in (task / "children").read_text().split()]
-                found.extend(children)
-                pending.extend(children)
+        below = children(pending.pop())
+        found.extend(below)
+        pending.extend(below)
     return found
 
 
@@ -204,11 +231,22 @@ def per_host(counts: Sequence[int]) -> str:
 # -- measuring ---------------------------------------------------------------------------
 
 
-def machine_busy_seconds() -> float:
-    """CPU seconds every process on this machine has used (/proc/stat, all cores)."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = fields[3] + fields[4]  # idle + iowait
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+def target_cpu_seconds(fleet: Fleet) -> float:
+    """CPU seconds the endpoints spent on ended connections (key exchange, authentication,
+    shells, commands): each listener's reaped children, from /proc/PID/stat. Exact, unlike
+    anything timed on a machine others share."""
+    ticks = 0
+    for server in fleet.servers:
+        fields = Path(f"/proc/{server.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime (fields 16, 17)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def settle(fleet: Fleet, limit: float = 10.0) -> None:
+    """Until every connection has ended and its sshd was reaped (then its CPU is counted)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and any(descendants(s.pid) for s in fleet.servers):
+        time.sleep(0.05)
 
 
 def children_cpu_seconds() -> float:
@@ -223,10 +261,12 @@ def measured(
     sshd's log, the connections and session channels it caused."""
     marks = fleet.log_marks()
     load1 = os.getloadavg()[0]
-    cpu0, busy0, t0 = client_cpu(), machine_busy_seconds(), time.monotonic()
+    settle(fleet)
+    cpu0, target0, t0 = client_cpu(), target_cpu_seconds(fleet), time.monotonic()
     completed, detail = run()
     wall = time.monotonic() - t0
-    cpu, busy = client_cpu() - cpu0, machine_busy_seconds() - busy0
+    settle(fleet)
+    cpu, target = client_cpu() - cpu0, target_cpu_seconds(fleet) - target0
     pairs = list(zip(fleet.servers, marks, strict=True))
     return Row(
         tool,
@@ -235,7 +275,7 @@ def measured(
         per_host([s.connections(m) for s, m in pairs]),
         per_host([s.sessions(m) for s, m in pairs]),
         cpu,
-        busy,
+        target,
         load1,
         detail,
     )
@@ -362,7 +402,9 @@ def ansible_run(exe: Path, fleet: Fleet, concurrency: int, pipelining: bool) -> 
         returncode = proc.wait(RUN_TIMEOUT)
     finally:
         stop_group(proc)
+        masters = orphans(fleet)  # detached from Ansible, so they became our children
         end_control_masters(fleet, env)
+        reap(masters)  # their CPU (the client side's SSH) then counts as the client's
     text = output.read_text(errors="replace")
     outcomes = Counter(re.findall(r"^h\d{3} \| ([A-Z]+)", text, re.MULTILINE))
     detail = f"exit {returncode}, hosts {dict(sorted(outcomes.items()))}"
@@ -454,18 +496,21 @@ def paramiko_run(fleet: Fleet, concurrency: int) -> tuple[int, str]:
 
 HEADER = (
     f"{'N':>4} {'P':>3}  {'tool':<9} {'wall s':>7} {'hosts/s':>8} {'done':>9} "
-    f"{'conn/host':>9} {'chan/host':>9} {'client CPU s':>12} {'machine CPU s':>13} "
-    f"{'load1':>5} {'x ansible':>9}"
+    f"{'conn/host':>9} {'chan/host':>9} {'client CPU s':>12} {'target CPU s':>12} "
+    f"{'CPU-bound h/s':>13} {'load1':>5} {'x ansible':>9}"
 )
 
 
 def print_row(count: int, concurrency: int, row: Row, ansible_rate: float | None) -> None:
     rate = count / row.wall
     ratio = f"{rate / ansible_rate:9.2f}" if ansible_rate else f"{'-':>9}"
+    # The most hosts/s this machine's cores could give if the tool's CPU were all it waited on.
+    cpu_per_host = (row.client_cpu + row.target_cpu) / count
+    bound = f"{(os.cpu_count() or 1) / cpu_per_host:13.2f}" if cpu_per_host else f"{'-':>13}"
     print(
         f"{count:>4} {concurrency:>3}  {row.tool:<9} {row.wall:7.2f} {rate:8.2f} "
         f"{f'{row.completed}/{count}':>9} {row.connections:>9} {row.sessions:>9} "
-        f"{row.client_cpu:12.1f} {row.machine_cpu:13.1f} {row.load1:5.2f} {ratio}",
+        f"{row.client_cpu:12.1f} {row.target_cpu:12.1f} {bound} {row.load1:5.2f} {ratio}",
         flush=True,
     )
     if row.detail:
