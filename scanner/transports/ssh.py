@@ -130,7 +130,6 @@ class SshTransport(Transport):
         self.options = options
         self.accepted_host_key: str | None = None
         self.connections_opened = 0
-        self.batches_sent = 0
         self._client: paramiko.SSHClient | None = None
         self._jump: SshTransport | None = None
         self._lock = threading.Lock()
@@ -263,7 +262,6 @@ class SshTransport(Transport):
     ) -> Mapping[int, CommandResult | ObservationError]:
         """All ``entries`` in one exec channel running a framed ``/bin/sh`` script."""
         channel = self._open_channel(self.timeout)
-        self.batches_sent += 1
         nonce = framing.new_nonce()
         parser = framing.BatchParser(nonce, len(entries))
         stuck: int | None = None
