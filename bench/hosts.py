@@ -74,6 +74,10 @@ TRANSPORT_FAILURE = re.compile(
 )
 START_WORKERS = 8  # sshd starts in parallel (keygen, sshd -t, launch, wait for the listener)
 RUN_TIMEOUT = 1800.0
+# souqscan's per-command timeout here. Its default (30 s) is for one host's commands on its
+# own CPU; on this fleet P apt simulations share 2 cores and a busy machine, exceed it, and
+# the hosts end as ERROR: a scan cut short would look faster than a complete one.
+SOUQSCAN_TIMEOUT = 600.0
 
 
 @dataclass(frozen=True)
@@ -525,8 +529,7 @@ def median_row(rows: Sequence[Row]) -> Row:
 def measure_tool(tool: str, fleet: Fleet, args: argparse.Namespace, ansible: Path | None) -> Row:
     if tool == "souqscan":
         extra = [a for p in args.checks for a in ("--checks", p)]
-        if args.timeout is not None:
-            extra += ["--timeout", str(args.timeout)]
+        extra += ["--timeout", f"{args.timeout:g}"]
         run = partial(souqscan_run, fleet, args.concurrency, extra)
         return measured(tool, fleet, run, children_cpu_seconds)
     if tool == "ansible":
@@ -617,7 +620,12 @@ def main() -> None:
         metavar="PATTERN",
         help="souqscan only these checks (its --checks); default: all of them",
     )
-    parser.add_argument("--timeout", type=float, help="souqscan's --timeout [its default]")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=SOUQSCAN_TIMEOUT,
+        help=f"souqscan's --timeout [{SOUQSCAN_TIMEOUT:g}; its own default is 30]",
+    )
     parser.add_argument(
         "--pipelining",
         action="store_true",
@@ -638,7 +646,7 @@ def main() -> None:
     checks = ", ".join(args.checks) or "all host checks"
     print(
         f"# {souqscan_revision()}: souqscan host, {checks}, default baseline, "
-        f"--concurrency {args.concurrency}"
+        f"--concurrency {args.concurrency} --timeout {args.timeout:g}"
     )
     if ansible is not None:
         print(
