@@ -95,6 +95,7 @@ PAGE_SIZES = {
     ("kms", "list_keys"): 1000,
     ("kms", "list_aliases"): 100,
     ("ssm", "describe_instance_information"): 50,
+    ("efs", "describe_file_systems"): 100,  # AWS's default, stated: moto's is 10
     ("resourcegroupstaggingapi", "get_resources"): 100,
 }
 # Everything botocore raises for a failed call. ResponseParserError (garbage instead of XML or
