@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import stat
-import tempfile
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,6 +20,7 @@ from scanner.history import History
 from scanner.model import Severity, Status, TargetKind
 from scanner.registry import Check, Registry
 from scanner.reporters import REPORTERS
+from scanner.reporters import write_atomically as write_atomically  # moved; kept for callers
 from scanner.reporters.table import summary
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -220,34 +219,6 @@ def select_checks(
             f"no {kind.value} check matches {', '.join(patterns)} (see souqscan checks list)"
         )
     return chosen
-
-
-def _mode_for(path: Path) -> int:
-    try:
-        return stat.S_IMODE(path.stat().st_mode)
-    except OSError:
-        # Reading the umask means setting it for a moment: finish() runs after the
-        # scan's threads are done, so no other thread creates a file meanwhile.
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """A reader (or a crash) never sees half a report."""
-    path = path.expanduser()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        # mkstemp makes the file 0600; a report is read by others (a CI artifact, a web
-        # server), so give it the mode a plain open() would have: keep an existing
-        # file's, otherwise 0666 less the umask.
-        os.fchmod(fd, _mode_for(path))
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def finish(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from scanner.model import Finding, Value
 
@@ -47,11 +47,24 @@ def evidence_text(evidence: Mapping[str, Value], limit: int = LIMIT) -> str:
     return clip("; ".join(f"{k}={show(v)}" for k, v in evidence.items()), limit)
 
 
-def worst_first(findings: Iterable[Finding]) -> list[Finding]:
-    """ERROR, then FAIL …; within a status the most severe first; then by name."""
-    return sorted(
-        findings, key=lambda f: (-f.status, -f.severity, f.target, f.rule_id, f.resource_id)
-    )
+def in_order(findings: Iterable[Finding]) -> Iterator[Finding]:
+    """The findings in ``Finding.sort_key`` order, by which reports group and list them.
+
+    A scan's findings come in that order (the engine sorts them; its spool reads them back
+    sorted), so they are streamed as they come, checked: a wrong order would silently split
+    a target's JUnit suite. A list built by hand is in memory anyway, and is sorted.
+    """
+    if isinstance(findings, list):
+        yield from sorted(findings, key=Finding.sort_key)
+        return
+    previous: tuple[str, str, str] | None = None
+    for f in findings:
+        key = f.sort_key()
+        if previous is not None and key < previous:
+            where = f"{clip(repr(key), 300)} after {clip(repr(previous), 300)}"
+            raise ValueError(f"findings out of Finding.sort_key order: {where}")
+        previous = key
+        yield f
 
 
 def utc(timestamp: float) -> str:

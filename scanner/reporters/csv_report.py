@@ -11,10 +11,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from scanner.engine import ScanResult
-from scanner.reporters.cells import clip
+from scanner.reporters.cells import clip, in_order
 
 # The keys of Finding.to_dict(), in its order (a unit test keeps the two in step).
 FIELDS = (
@@ -37,14 +38,22 @@ FIELDS = (
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def render(result: ScanResult) -> str:
+def stream(result: ScanResult) -> Iterator[str]:
+    """One chunk per row, in one pass."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(FIELDS)
-    for finding in sorted(result.findings, key=lambda f: f.sort_key()):
+    for finding in in_order(result.findings):
         record = finding.to_dict()
         writer.writerow([cell(record.get(name)) for name in FIELDS])
-    return out.getvalue()
+        yield out.getvalue()
+        out.seek(0)
+        out.truncate()
+    yield out.getvalue()  # the header, when there is no finding
+
+
+def render(result: ScanResult) -> str:
+    return "".join(stream(result))
 
 
 def cell(value: Any) -> str:

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import html
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import groupby
 
 from scanner import __version__
 from scanner.engine import ScanResult
 from scanner.model import Category, Finding, Status
-from scanner.reporters.cells import clip, show, utc, worst_first
+from scanner.reporters.cells import clip, show, utc
+from scanner.reporters.spill import Spill
 
 STATUS_ORDER = sorted(Status, reverse=True)  # ERROR first
 LABEL = {Status.NOT_APPLICABLE: "N/A"}
@@ -87,12 +89,17 @@ def esc(value: object) -> Html:
 
 def el(tag: str, *children: object, **attrs: object) -> Html:
     """``<tag attrs>children</tag>``; ``class_`` means ``class``; None drops an attribute."""
+    return Html(f"{start(tag, **attrs)}{''.join(esc(c) for c in children)}</{tag}>")
+
+
+def start(tag: str, **attrs: object) -> Html:
+    """``<tag attrs>``, for an element whose children are streamed."""
     attributes = "".join(
         f' {name.rstrip("_").replace("_", "-")}="{esc(value)}"'
         for name, value in attrs.items()
         if value is not None
     )
-    return Html(f"<{tag}{attributes}>{''.join(esc(c) for c in children)}</{tag}>")
+    return Html(f"<{tag}{attributes}>")
 
 
 def join(parts: Iterable[object]) -> Html:
@@ -103,10 +110,48 @@ def badge(status: Status) -> Html:
     return el("span", LABEL.get(status, status.name), class_=f"badge st-{status.name}")
 
 
+def stream(result: ScanResult) -> Iterator[str]:
+    """One pass over the findings: the summaries are counted, each finding's row and each
+    residency finding are spilled, then read back worst first."""
+    tally: Counter[Status] = Counter()
+    by_category: dict[str, Counter[Status]] = {}
+    by_target: dict[str, Counter[Status]] = {name: Counter() for name in result.targets}
+    with (
+        Spill("attention", *_ORDER, "html") as rows,
+        Spill(*_ORDER, "region", "country", "classification") as residency,
+    ):
+        for f in result.findings:
+            tally[f.status] += 1
+            by_category.setdefault(f.category, Counter())[f.status] += 1
+            by_target.setdefault(f.target, Counter())[f.status] += 1
+            keys = (int(f.status), int(f.severity), f.target, f.rule_id, f.resource_id)
+            rows.add(f.status in ATTENTION, *keys, _row(f))
+            if f.category == Category.RESIDENCY.value:
+                residency.add(*keys, f.region, f.country, f.classification)
+        attention = sum(tally[s] for s in ATTENTION)
+        rest = tally.total() - attention
+        yield from _page_start(result, tally)
+        yield el("h2", "By category") + _breakdown("Category", by_category)
+        yield el("h2", "By target") + _breakdown("Target", by_target)
+        yield el("h2", "Data residency")
+        yield from _residency(residency)
+        yield el("h2", "Findings that need attention")
+        yield from _findings(rows, True, attention, "Nothing failing, waived or unverified.")
+        yield start("details") + el("summary", f"Passing and not applicable ({rest})")
+        yield from _findings(rows, False, rest, "None.")
+        yield "</details>" + _page_end()
+
+
 def render(result: ScanResult) -> str:
-    findings = worst_first(result.findings)
-    attention = [f for f in findings if f.status in ATTENTION]
-    rest = [f for f in findings if f.status not in ATTENTION]
+    return "".join(stream(result))
+
+
+# The columns findings are listed by: ERROR, then FAIL …; within a status the most severe
+# first; then by name (and, for equal names, in the order they came).
+_ORDER = ("status", "severity", "target", "rule", "resource")
+
+
+def _page_start(result: ScanResult, tally: Counter[Status]) -> Iterator[str]:
     base = result.baseline
     title = f"souqscan report: {base.id} {base.version}"
     head = join(
@@ -118,42 +163,25 @@ def render(result: ScanResult) -> str:
             Html(f"<style>{CSS}</style>"),
         ]
     )
-    body = el(
-        "main",
-        el("h1", "souqscan report"),
-        el(
-            "p",
-            f"{base.title} ({base.id} {base.version}) · scanned {utc(result.started)} · "
-            f"{result.duration:.1f} s · {len(result.targets)} target(s) · souqscan {__version__}",
-            class_="meta",
-        ),
-        _notes(result.notes),
-        _cards(findings),
-        el("h2", "By category"),
-        _breakdown("Category", findings, lambda f: f.category),
-        el("h2", "By target"),
-        _breakdown("Target", findings, lambda f: f.target, extra=result.targets),
-        el("h2", "Data residency"),
-        _residency([f for f in findings if f.category == Category.RESIDENCY.value]),
-        el("h2", "Findings that need attention"),
-        _findings(attention, "Nothing failing, waived or unverified."),
-        el(
-            "details",
-            el("summary", f"Passing and not applicable ({len(rest)})"),
-            _findings(rest, "None."),
-        ),
-        el(
-            "footer",
-            "Statuses: ERROR = could not be verified (never a pass) · FAIL = failing · WAIVED = "
-            "failing, accepted by a waiver until its expiry · PASS · N/A = not applicable. "
-            "Long values are cut at 2,000 characters (…).",
-        ),
+    yield "<!DOCTYPE html>\n" + start("html", lang="en", dir="ltr") + el("head", head)
+    yield start("body") + start("main") + el("h1", "souqscan report")
+    yield el(
+        "p",
+        f"{base.title} ({base.id} {base.version}) · scanned {utc(result.started)} · "
+        f"{result.duration:.1f} s · {len(result.targets)} target(s) · souqscan {__version__}",
+        class_="meta",
     )
-    return (
-        "<!DOCTYPE html>\n"
-        + el("html", el("head", head), el("body", body), lang="en", dir="ltr")
-        + "\n"
+    yield _notes(result.notes) + _cards(tally)
+
+
+def _page_end() -> str:
+    footer = el(
+        "footer",
+        "Statuses: ERROR = could not be verified (never a pass) · FAIL = failing · WAIVED = "
+        "failing, accepted by a waiver until its expiry · PASS · N/A = not applicable. "
+        "Long values are cut at 2,000 characters (…).",
     )
+    return footer + "</main></body></html>\n"
 
 
 def _notes(notes: Sequence[str]) -> Html:
@@ -167,8 +195,7 @@ def _notes(notes: Sequence[str]) -> Html:
     )
 
 
-def _cards(findings: Sequence[Finding]) -> Html:
-    tally = Counter(f.status for f in findings)
+def _cards(tally: Counter[Status]) -> Html:
     return el(
         "div",
         join(
@@ -197,15 +224,7 @@ def _status_cells(tally: Counter[Status]) -> Html:
     return join([*cells, el("td", str(sum(tally.values())), class_="n")])
 
 
-def _breakdown(
-    first: str,
-    findings: Sequence[Finding],
-    key: Callable[[Finding], str],
-    extra: Iterable[str] = (),
-) -> Html:
-    groups: dict[str, Counter[Status]] = {name: Counter() for name in extra}
-    for f in findings:
-        groups.setdefault(key(f), Counter())[f.status] += 1
+def _breakdown(first: str, groups: Mapping[str, Counter[Status]]) -> Html:
     rows = [
         el("tr", el("th", name, dir="auto"), _status_cells(tally))
         for name, tally in sorted(groups.items())
@@ -213,34 +232,53 @@ def _breakdown(
     return el("table", _status_header(first), el("tbody", join(rows)))
 
 
+def _residency(findings: Spill) -> Iterator[str]:
+    """One row per resource, rolled up from its residency findings (worst first: its status
+    is the worst, its place the first known), and the matrix of those rows."""
+    rows = findings.select(
+        "SELECT target, resource, rule, status, region, country, classification FROM rows "
+        "ORDER BY target, resource, status DESC, severity DESC, rule, seq"
+    )
+    # (country, classification) -> how many resources, the worst of their statuses
+    matrix: dict[tuple[str | None, str | None], tuple[int, Status]] = {}
+    with Spill("status", "target", "resource", "html") as resources:
+        for (target, resource), group in groupby(rows, key=lambda row: row[:2]):
+            r = _Resource(target, resource)
+            for _target, _resource, rule, status, *place in group:
+                r.add(rule, Status(status), place)
+            count, worst = matrix.get((r.country, r.classification), (0, r.status))
+            matrix[(r.country, r.classification)] = (count + 1, max(worst, r.status))
+            resources.add(int(r.status), r.target, r.resource, _residency_row(r))
+        if not matrix:
+            yield el("p", "No residency finding in this scan.", class_="dim")
+            return
+        yield _residency_matrix(matrix)
+        yield start("table") + el("thead", _RESIDENCY_HEAD) + start("tbody")
+        for (row,) in resources.select(
+            "SELECT html FROM rows ORDER BY status DESC, target, resource, seq"
+        ):
+            yield row
+        yield "</tbody></table>"
+
+
 @dataclass
 class _Resource:
     target: str
     resource: str
-    region: str | None
-    country: str | None
-    classification: str | None
-    status: Status
-    rules: set[str]
+    region: str | None = None
+    country: str | None = None
+    classification: str | None = None
+    status: Status = Status.NOT_APPLICABLE
+    rules: set[str] = field(default_factory=set)
 
-
-def _residency(findings: Sequence[Finding]) -> Html:
-    if not findings:
-        return el("p", "No residency finding in this scan.", class_="dim")
-    resources: dict[tuple[str, str], _Resource] = {}
-    for f in findings:
-        key = (f.target, f.resource_id)
-        r = resources.get(key)
-        if r is None:
-            r = _Resource(f.target, f.resource_id, None, None, None, f.status, set())
-            resources[key] = r
-        r.region = r.region or f.region
-        r.country = r.country or f.country
-        r.classification = r.classification or f.classification
-        r.status = max(r.status, f.status)  # Status is ordered so that max() is the roll-up
-        r.rules.add(f.rule_id)
-    listed = sorted(resources.values(), key=lambda r: (-r.status, r.target, r.resource))
-    return join([_residency_matrix(listed), _residency_list(listed)])
+    def add(self, rule: str, status: Status, place: Sequence[str | None]) -> None:
+        """One more of the resource's findings, worst first; an empty value is unknown."""
+        region, country, classification = (value or None for value in place)
+        self.region = self.region or region
+        self.country = self.country or country
+        self.classification = self.classification or classification
+        self.status = max(self.status, status)  # Status is ordered so that max() is the roll-up
+        self.rules.add(rule)
 
 
 def _unknown_last(values: Iterable[str | None]) -> list[str | None]:
@@ -253,9 +291,9 @@ def _shown(value: str | None) -> Html:
     return esc(value) if value else el("span", UNKNOWN, class_="unknown")
 
 
-def _residency_matrix(resources: Sequence[_Resource]) -> Html:
-    countries = _unknown_last(r.country for r in resources)
-    classes = _unknown_last(r.classification for r in resources)
+def _residency_matrix(matrix: Mapping[tuple[str | None, str | None], tuple[int, Status]]) -> Html:
+    countries = _unknown_last(country for country, _cls in matrix)
+    classes = _unknown_last(cls for _country, cls in matrix)
     header = el(
         "tr",
         el("th", "Country \\ classification"),
@@ -265,12 +303,11 @@ def _residency_matrix(resources: Sequence[_Resource]) -> Html:
     for country in countries:
         cells = []
         for cls in classes:
-            here = [r for r in resources if r.country == country and r.classification == cls]
-            worst = max((r.status for r in here), default=None)
+            count, worst = matrix.get((country, cls), (0, None))
             cells.append(
                 el(
                     "td",
-                    str(len(here)) if here else "",
+                    str(count) if count else "",
                     class_=f"n st-{worst.name}" if worst is not None else "n",
                     title=f"worst: {worst.name}" if worst is not None else None,
                 )
@@ -288,78 +325,74 @@ def _residency_matrix(resources: Sequence[_Resource]) -> Html:
     )
 
 
-def _residency_list(resources: Sequence[_Resource]) -> Html:
-    head = el(
-        "tr",
-        join(
-            el("th", h)
-            for h in (
-                "Status",
-                "Target",
-                "Resource",
-                "Region",
-                "Country",
-                "Classification",
-                "Rules",
-            )
-        ),
-    )
-    rows = [
-        el(
-            "tr",
-            el("td", badge(r.status)),
-            el("td", r.target, dir="auto"),
-            el("td", el("code", r.resource), dir="auto", title=r.resource),
-            # No region is normal (a host has none); no country or classification is not.
-            el("td", r.region or el("span", "—", class_="dim")),
-            el("td", _shown(r.country)),
-            el("td", _shown(r.classification)),
-            el("td", ", ".join(sorted(r.rules))),
-        )
-        for r in resources
-    ]
-    return el("table", el("thead", head), el("tbody", join(rows)))
+_RESIDENCY_HEAD = el(
+    "tr",
+    join(
+        el("th", h)
+        for h in ("Status", "Target", "Resource", "Region", "Country", "Classification", "Rules")
+    ),
+)
 
 
-def _findings(findings: Sequence[Finding], empty: str) -> Html:
-    if not findings:
-        return el("p", empty, class_="dim")
-    head = el(
-        "tr",
-        join(
-            el("th", h)
-            for h in (
-                "Status",
-                "Severity",
-                "Target",
-                "Rule",
-                "Resource",
-                "Message",
-                "Evidence",
-                "Controls",
-            )
-        ),
-    )
-    columns = join(
-        Html(f'<col class="{name}">')
-        for name in (
-            "status",
-            "severity",
-            "target",
-            "rule",
-            "resource",
-            "message",
-            "evidence",
-            "controls",
-        )
-    )
+def _residency_row(r: _Resource) -> Html:
     return el(
-        "table",
-        el("colgroup", columns),
-        el("thead", head),
-        el("tbody", join(_row(f) for f in findings)),
-        class_="findings",
+        "tr",
+        el("td", badge(r.status)),
+        el("td", r.target, dir="auto"),
+        el("td", el("code", r.resource), dir="auto", title=r.resource),
+        # No region is normal (a host has none); no country or classification is not.
+        el("td", r.region or el("span", "—", class_="dim")),
+        el("td", _shown(r.country)),
+        el("td", _shown(r.classification)),
+        el("td", ", ".join(sorted(r.rules))),
     )
+
+
+_FINDINGS_HEAD = el(
+    "tr",
+    join(
+        el("th", h)
+        for h in (
+            "Status",
+            "Severity",
+            "Target",
+            "Rule",
+            "Resource",
+            "Message",
+            "Evidence",
+            "Controls",
+        )
+    ),
+)
+_FINDINGS_COLUMNS = join(
+    Html(f'<col class="{name}">')
+    for name in (
+        "status",
+        "severity",
+        "target",
+        "rule",
+        "resource",
+        "message",
+        "evidence",
+        "controls",
+    )
+)
+
+
+def _findings(rows: Spill, attention: bool, count: int, empty: str) -> Iterator[str]:
+    """The spilled rows that need attention (or the others), worst first."""
+    if not count:
+        yield el("p", empty, class_="dim")
+        return
+    yield start("table", class_="findings") + el("colgroup", _FINDINGS_COLUMNS)
+    yield el("thead", _FINDINGS_HEAD) + start("tbody")
+    for (row,) in rows.select(
+        "SELECT html FROM rows WHERE attention = ? "
+        "ORDER BY status DESC, severity DESC, target, rule, resource, seq",
+        attention,
+    ):
+        yield row
+    yield "</tbody></table>"
 
 
 def _row(f: Finding) -> Html:

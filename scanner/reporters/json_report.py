@@ -1,16 +1,21 @@
-"""JSON and JSON Lines: the finding records, plus scan metadata in JSON."""
+"""JSON and JSON Lines: the finding records, plus scan metadata in JSON.
+
+Both stream: the counts take a first pass over the findings, the records a second.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 
 from scanner import __version__
 from scanner.engine import ScanResult
 from scanner.gate import counts
+from scanner.reporters.jsonstream import Streamed, dumps
 
 
-def render(result: ScanResult) -> str:
+def stream(result: ScanResult) -> Iterator[str]:
     tally = counts(result.findings)
     doc = {
         "tool": {"name": "souqscan", "version": __version__},
@@ -24,10 +29,20 @@ def render(result: ScanResult) -> str:
             "counts": {status.name: tally.get(status, 0) for status in sorted(tally)},
             "notes": result.notes,
         },
-        "findings": [f.to_dict() for f in result.findings],
+        "findings": Streamed(f.to_dict() for f in result.findings),
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    yield from dumps(doc)
+    yield "\n"
+
+
+def stream_lines(result: ScanResult) -> Iterator[str]:
+    for f in result.findings:
+        yield json.dumps(f.to_dict(), ensure_ascii=False) + "\n"
+
+
+def render(result: ScanResult) -> str:
+    return "".join(stream(result))
 
 
 def render_lines(result: ScanResult) -> str:
-    return "".join(json.dumps(f.to_dict(), ensure_ascii=False) + "\n" for f in result.findings)
+    return "".join(stream_lines(result))

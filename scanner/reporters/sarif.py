@@ -19,8 +19,8 @@ physical location``), so each also names a stable, relative pseudo-path
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
+from itertools import chain, groupby
 from typing import Any
 from urllib.parse import quote
 
@@ -28,7 +28,9 @@ from scanner import __version__
 from scanner.baseline.rules import Rule
 from scanner.engine import ScanResult
 from scanner.model import Finding, Severity, Status
-from scanner.reporters.cells import clip, show, utc
+from scanner.reporters.cells import clip, in_order, show, utc
+from scanner.reporters.jsonstream import Streamed, dumps
+from scanner.reporters.spill import Spill
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 # GitHub reads this as a CVSS-like score: >= 9 critical, 7-8.9 high, 4-6.9 medium, < 4 low.
@@ -54,52 +56,72 @@ TAG_LIMIT = 10
 _SEGMENT_SAFE = "-._~!$&'()*+,;=:@"
 
 
-def render(result: ScanResult) -> str:
-    return json.dumps(document(result), indent=2, ensure_ascii=False) + "\n"
+def stream(result: ScanResult) -> Iterator[str]:
+    """The document ``json.dumps(indent=2)`` would write, in two passes over the findings.
 
-
-def document(result: ScanResult) -> dict[str, Any]:
-    findings = sorted(
-        (f for f in result.findings if f.status in REPORTED), key=lambda f: f.sort_key()
-    )
-    descriptors, rule_index = _descriptors(result, result.findings)
-    places = _LogicalLocations(result.targets, findings)
-    run: dict[str, Any] = {
-        "tool": {
-            "driver": {
-                "name": "souqscan",
-                "version": __version__,
-                "semanticVersion": __version__,
-                "rules": descriptors,
-            }
-        },
-        "invocations": [_invocation(result, places)],
-        "logicalLocations": places.table,
-        "results": [_result(f, rule_index[f.rule_id], places) for f in findings],
-        "properties": {
-            "baseline": {
-                "id": result.baseline.id,
-                "version": result.baseline.version,
-                "title": result.baseline.title,
+    The first collects what comes before the results: the rules' descriptors, whether the
+    scan is complete, and (spilled, they grow with the estate) the resources the logical
+    locations name and the errors the notifications group. The second writes the results.
+    """
+    known = {r.id for r in result.baseline.rules}
+    categories: dict[str, str] = {}
+    orphans: dict[str, Finding] = {}
+    targets = set(result.targets)
+    errors = 0
+    with Spill("target", "resource") as reported, Spill("target", "message", "rule") as failed:
+        for f in in_order(result.findings):
+            categories.setdefault(f.check_id, f.category)
+            if f.rule_id not in known:
+                orphans.setdefault(f.rule_id, f)
+            if f.status in REPORTED:
+                targets.add(f.target)
+                reported.add(f.target, f.resource_id)
+            if f.status == Status.ERROR:
+                errors += 1
+                failed.add(f.target, f.message, f.rule_id)
+        descriptors, rule_index = _descriptors(result, categories, orphans)
+        places = _LogicalLocations(targets, reported)
+        run: dict[str, Any] = {
+            "tool": {
+                "driver": {
+                    "name": "souqscan",
+                    "version": __version__,
+                    "semanticVersion": __version__,
+                    "rules": descriptors,
+                }
             },
-            "targets": list(result.targets),
-        },
-    }
-    return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
+            "invocations": [_invocation(result, errors, failed, places)],
+            "logicalLocations": Streamed(places.table()),
+            "results": Streamed(
+                _result(f, rule_index[f.rule_id], index, places)
+                for f, index in zip(
+                    (f for f in in_order(result.findings) if f.status in REPORTED),
+                    places.indexes(),
+                    strict=True,
+                )
+            ),
+            "properties": {
+                "baseline": {
+                    "id": result.baseline.id,
+                    "version": result.baseline.version,
+                    "title": result.baseline.title,
+                },
+                "targets": list(result.targets),
+            },
+        }
+        yield from dumps({"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]})
+        yield "\n"
+
+
+def render(result: ScanResult) -> str:
+    return "".join(stream(result))
 
 
 def _descriptors(
-    result: ScanResult, findings: Iterable[Finding]
+    result: ScanResult, categories: Mapping[str, str], orphans: Mapping[str, Finding]
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Every baseline rule (a clean rule must still be known, so its alerts close), plus any
     rule a finding names that the baseline does not (never drop a finding)."""
-    categories: dict[str, str] = {}
-    orphans: dict[str, Finding] = {}
-    known = {r.id for r in result.baseline.rules}
-    for f in findings:
-        categories.setdefault(f.check_id, f.category)
-        if f.rule_id not in known:
-            orphans.setdefault(f.rule_id, f)
     rules = {r.id: r for r in result.baseline.rules}
     rules.update({rid: _rule_of(f) for rid, f in orphans.items()})
     ordered = [rules[rid] for rid in sorted(rules)]
@@ -162,40 +184,56 @@ def _identifier(title: str) -> str:
 
 
 class _LogicalLocations:
-    """The run's table of logical locations: each target, then each resource under it."""
+    """The run's table of logical locations: each target, then each resource under it.
 
-    def __init__(self, targets: Iterable[str], findings: Iterable[Finding]) -> None:
-        findings = list(findings)
-        names = sorted(set(targets) | {f.target for f in findings})
-        resources = sorted({(f.target, f.resource_id) for f in findings})
-        self.table: list[dict[str, Any]] = [
+    The targets are held; the resources, as many as the estate has, stay in the spill of
+    reported findings, and are read from it in the table's order or in the findings'.
+    """
+
+    def __init__(self, targets: Iterable[str], reported: Spill) -> None:
+        names = sorted(targets)
+        self._targets = [
             {"name": clip(t), "fullyQualifiedName": clip(t), "kind": "target"} for t in names
         ]
         self._target = {t: i for i, t in enumerate(names)}
-        self._resource: dict[tuple[str, str], int] = {}
-        for target, resource in resources:
-            self._resource[(target, resource)] = len(self.table)
-            self.table.append(
-                {
-                    "name": clip(resource),
-                    "fullyQualifiedName": clip(f"{target}::{resource}"),
-                    "kind": "resource",
-                    "parentIndex": self._target[target],
-                }
-            )
+        self._reported = reported
+
+    def table(self) -> Iterator[dict[str, Any]]:
+        yield from self._targets
+        for target, resource in self._reported.select(
+            "SELECT DISTINCT target, resource FROM rows ORDER BY target, resource"
+        ):
+            yield self._resource(target, resource)
+
+    def indexes(self) -> Iterator[int]:
+        """Each reported finding's resource's index in the table, in the findings' order."""
+        for (rank,) in self._reported.select(
+            "WITH places AS (SELECT target, resource, "
+            "ROW_NUMBER() OVER (ORDER BY target, resource) - 1 AS rank "
+            "FROM (SELECT DISTINCT target, resource FROM rows)) "
+            "SELECT places.rank FROM rows JOIN places USING (target, resource) ORDER BY seq"
+        ):
+            yield len(self._targets) + rank
 
     def of_target(self, target: str) -> dict[str, Any]:
-        return {**self.table[self._target[target]], "index": self._target[target]}
+        return {**self._targets[self._target[target]], "index": self._target[target]}
 
-    def location(self, f: Finding) -> dict[str, Any]:
-        index = self._resource[(f.target, f.resource_id)]
+    def location(self, f: Finding, index: int) -> dict[str, Any]:
         path = "/".join(quote(clip(s, 200), safe=_SEGMENT_SAFE) for s in (f.target, f.resource_id))
         return {
             "physicalLocation": {
                 "artifactLocation": {"uri": f"souqscan/{path}"},
                 "region": {"startLine": 1},
             },
-            "logicalLocations": [{**self.table[index], "index": index}],
+            "logicalLocations": [{**self._resource(f.target, f.resource_id), "index": index}],
+        }
+
+    def _resource(self, target: str, resource: str) -> dict[str, Any]:
+        return {
+            "name": clip(resource),
+            "fullyQualifiedName": clip(f"{target}::{resource}"),
+            "kind": "resource",
+            "parentIndex": self._target[target],
         }
 
 
@@ -205,7 +243,7 @@ def _message(f: Finding) -> str:
     return clip(f"{prefix}{where}: {f.message}")
 
 
-def _result(f: Finding, rule_index: int, places: _LogicalLocations) -> dict[str, Any]:
+def _result(f: Finding, rule_index: int, place: int, places: _LogicalLocations) -> dict[str, Any]:
     result: dict[str, Any] = {
         "ruleId": f.rule_id,
         "ruleIndex": rule_index,
@@ -213,7 +251,7 @@ def _result(f: Finding, rule_index: int, places: _LogicalLocations) -> dict[str,
         # SARIF: a result whose kind is not "fail" has level "none".
         "level": "none" if f.status == Status.ERROR else LEVEL[f.severity],
         "message": {"text": _message(f)},
-        "locations": [places.location(f)],
+        "locations": [places.location(f, place)],
         # GitHub tracks alerts across runs by primaryLocationLineHash alone; ours is the
         # finding's own identity (rule, target, resource).
         "partialFingerprints": {
@@ -241,36 +279,35 @@ def _result(f: Finding, rule_index: int, places: _LogicalLocations) -> dict[str,
     return result
 
 
-def _invocation(result: ScanResult, places: _LogicalLocations) -> dict[str, Any]:
-    errors = [f for f in result.findings if f.status == Status.ERROR]
+def _invocation(
+    result: ScanResult, errors: int, failed: Spill, places: _LogicalLocations
+) -> dict[str, Any]:
     invocation: dict[str, Any] = {
         "executionSuccessful": not errors,
         "startTimeUtc": utc(result.started),
         "endTimeUtc": utc(result.started + result.duration),
     }
-    notifications = _error_notifications(errors, places) + [
-        {"level": "warning", "message": {"text": clip(note)}} for note in sorted(result.notes)
-    ]
-    if notifications:
-        invocation["toolExecutionNotifications"] = notifications
+    if errors or result.notes:
+        invocation["toolExecutionNotifications"] = Streamed(
+            chain(
+                _error_notifications(failed, places),
+                ({"level": "warning", "message": {"text": clip(n)}} for n in sorted(result.notes)),
+            )
+        )
     return invocation
 
 
-def _error_notifications(errors: list[Finding], places: _LogicalLocations) -> list[dict[str, Any]]:
+def _error_notifications(failed: Spill, places: _LogicalLocations) -> Iterator[dict[str, Any]]:
     """One per target and reason: an unreachable host is one notification, not fifty."""
-    grouped: dict[tuple[str, str], list[str]] = {}
-    for f in errors:
-        grouped.setdefault((f.target, f.message), []).append(f.rule_id)
-    out = []
-    for (target, reason), rules in sorted(grouped.items()):
-        rules = sorted(set(rules))
+    rows = failed.select(
+        "SELECT DISTINCT target, message, rule FROM rows ORDER BY target, message, rule"
+    )
+    for (target, reason), group in groupby(rows, key=lambda row: row[:2]):
+        rules = [rule for _target, _reason, rule in group]
         shown = ", ".join(rules[:10]) + (f" and {len(rules) - 10} more" if len(rules) > 10 else "")
-        out.append(
-            {
-                "level": "error",
-                "message": {"text": clip(f"{target}: not verified ({shown}): {reason}")},
-                "locations": [{"logicalLocations": [places.of_target(target)]}],
-                "properties": {"target": clip(target), "ruleIds": rules},
-            }
-        )
-    return out
+        yield {
+            "level": "error",
+            "message": {"text": clip(f"{target}: not verified ({shown}): {reason}")},
+            "locations": [{"logicalLocations": [places.of_target(target)]}],
+            "properties": {"target": clip(target), "ruleIds": rules},
+        }

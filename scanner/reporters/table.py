@@ -7,12 +7,16 @@ are counted under each target, and every format but this one lists them all.
 from __future__ import annotations
 
 import shutil
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from itertools import groupby
 
 from scanner.engine import ScanResult
 from scanner.gate import counts
 from scanner.model import Finding, Severity, Status
-from scanner.reporters.cells import clip, worst_first
+from scanner.reporters.cells import clip
+from scanner.reporters.spill import Spill
 
 SHOWN = {Status.NOT_APPLICABLE: "N/A"}
 SEVERITY = {
@@ -23,6 +27,7 @@ SEVERITY = {
     Severity.INFO: "info",
 }
 QUIET = (Status.PASS, Status.NOT_APPLICABLE)
+HEAD = ("STATUS", "SEV", "RULE", "RESOURCE", "MESSAGE")
 
 
 def _cut(text: str, width: int) -> str:
@@ -31,55 +36,92 @@ def _cut(text: str, width: int) -> str:
     return clip(text, width)
 
 
-def render(result: ScanResult, width: int | None = None) -> str:
+@dataclass
+class _Block:
+    """What one target's block needs before its first row: column widths, quiet counts."""
+
+    widths: list[int] = field(default_factory=lambda: [len(h) for h in HEAD[:4]])
+    quiet: Counter[Status] = field(default_factory=Counter)
+
+
+def stream(result: ScanResult, width: int | None = None) -> Iterator[str]:
+    """One pass: counts and widths are kept per target, the rows to list are spilled and
+    read back worst first."""
     width = width or max(80, min(shutil.get_terminal_size((80, 24)).columns, 200))
-    lines: list[str] = []
-    for target, group in groupby(
-        sorted(result.findings, key=lambda f: f.target), key=lambda f: f.target
-    ):
-        findings = list(group)
-        loud = worst_first(f for f in findings if f.status not in QUIET)
-        quiet = counts(f for f in findings if f.status in QUIET)
-        lines.append(f"== {target}")
-        if loud:
-            lines.append(_table(loud, width))
-        hidden = ", ".join(f"{quiet[s]} {SHOWN.get(s, s.name)}" for s in QUIET if quiet.get(s))
-        if hidden:
-            lines.append(f"   (+ {hidden} not listed; -f json or -f csv lists every finding)")
-        lines.append("")
-    lines.extend(f"note: {_cut(note, 1000)}" for note in result.notes)
-    lines.append(summary(result))
-    return "\n".join(lines) + "\n"
-
-
-def _table(rows: list[Finding], width: int) -> str:
-    """Fixed columns joined by two spaces; the message takes what the others leave."""
-    head = ("STATUS", "SEV", "RULE", "RESOURCE", "MESSAGE")
-    cells = [
-        [
-            SHOWN.get(f.status, f.status.name),
-            SEVERITY[f.severity],
-            f.rule_id,
-            _cut(f.resource_id, 32),
-        ]
-        for f in rows
-    ]
-    widths = [max(len(head[i]), *(len(c[i]) for c in cells)) for i in range(4)]
-    if sum(widths) + 8 + 24 > width:  # keep room for a readable message: shorten resources
-        widths[3] = max(len(head[3]), width - 8 - 24 - sum(widths[:3]))
-    msg_w = max(width - sum(widths) - 8, 20)
-    lines = []
-    for row, finding in zip([list(head[:4]), *cells], [None, *rows], strict=True):
-        row[3] = _cut(row[3], widths[3])
-        message = head[4] if finding is None else _cut(finding.message, msg_w)
-        lines.append(
-            "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + "  " + message
+    blocks: dict[str, _Block] = {}
+    tally: Counter[Status] = Counter()
+    # Sorted worst first by the first four; listed by the rest, as shown.
+    with Spill(
+        "target", "status", "severity", "resource_id",
+        "shown_status", "shown_severity", "rule", "resource", "message",
+    ) as loud:  # fmt: skip
+        for f in result.findings:
+            tally[f.status] += 1
+            block = blocks.setdefault(f.target, _Block())
+            if f.status in QUIET:
+                block.quiet[f.status] += 1
+                continue
+            cells = _cells(f)
+            block.widths = [max(w, len(c)) for w, c in zip(block.widths, cells, strict=True)]
+            # The message is cut again to the column's width when its target is laid out.
+            message = _cut(f.message, max(width, 20))
+            loud.add(f.target, int(f.status), int(f.severity), f.resource_id, *cells, message)
+        rows = groupby(
+            loud.select(
+                "SELECT target, shown_status, shown_severity, rule, resource, message FROM rows "
+                "ORDER BY target, status DESC, severity DESC, rule, resource_id, seq"
+            ),
+            key=lambda row: row[0],
         )
-    return "\n".join(line.rstrip() for line in lines)
+        group = next(rows, None)
+        for target, block in sorted(blocks.items()):
+            yield f"== {target}\n"
+            if group is not None and group[0] == target:  # both in target order
+                yield from _table(((r[1:5], r[5]) for r in group[1]), block, width)
+                group = next(rows, None)
+            quiet = block.quiet
+            hidden = ", ".join(f"{quiet[s]} {SHOWN.get(s, s.name)}" for s in QUIET if quiet[s])
+            if hidden:
+                yield f"   (+ {hidden} not listed; -f json or -f csv lists every finding)\n"
+            yield "\n"
+    for note in result.notes:
+        yield f"note: {_cut(note, 1000)}\n"
+    yield summary(result, tally) + "\n"
 
 
-def summary(result: ScanResult) -> str:
-    tally = counts(result.findings)
+def render(result: ScanResult, width: int | None = None) -> str:
+    return "".join(stream(result, width))
+
+
+def _cells(f: Finding) -> tuple[str, str, str, str]:
+    return (
+        SHOWN.get(f.status, f.status.name),
+        SEVERITY[f.severity],
+        f.rule_id,
+        _cut(f.resource_id, 32),
+    )
+
+
+def _table(rows: Iterable[tuple[tuple[str, ...], str]], block: _Block, width: int) -> Iterator[str]:
+    """Fixed columns joined by two spaces; the message takes what the others leave."""
+    widths = list(block.widths)
+    if sum(widths) + 8 + 24 > width:  # keep room for a readable message: shorten resources
+        widths[3] = max(len(HEAD[3]), width - 8 - 24 - sum(widths[:3]))
+    msg_w = max(width - sum(widths) - 8, 20)
+
+    def line(cells: tuple[str, ...], message: str) -> str:
+        row = [*cells[:3], _cut(cells[3], widths[3])]
+        columns = "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True))
+        return f"{columns}  {message}".rstrip() + "\n"
+
+    yield line(HEAD[:4], HEAD[4])
+    for cells, message in rows:
+        yield line(cells, _cut(message, msg_w))
+
+
+def summary(result: ScanResult, tally: Counter[Status] | None = None) -> str:
+    """The closing line; ``tally`` when the caller has counted the findings already."""
+    tally = counts(result.findings) if tally is None else tally
     parts = [f"{tally.get(s, 0)} {SHOWN.get(s, s.name)}" for s in sorted(Status, reverse=True)]
     n = len(result.targets)
     return f"{', '.join(parts)} | {n} target{'s' if n != 1 else ''} | {result.duration:.1f}s"

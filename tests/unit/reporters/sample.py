@@ -7,7 +7,8 @@ resource name, and residency findings across countries and classifications.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import itertools
+from collections.abc import Iterator, Mapping
 
 from scanner.baseline.loader import Baseline
 from scanner.baseline.rules import Condition, Rule
@@ -85,6 +86,14 @@ RULES = (
         remediation="Install AIDE or auditd.",
     ),
 )
+# The category each sample rule's check declares.
+CATEGORY = {
+    "host.ssh.effective_config": "encryption_in_transit",
+    "host.firewall.policy": "firewall",
+    "host.logging.retention": "logging",
+    "host.residency.site": "residency",
+    "host.ids.present": "ids",
+}
 BASELINE = Baseline(id="iso27001-2022", title="Test baseline", version="2026.11", rules=RULES)
 
 
@@ -101,13 +110,7 @@ def finding(
     classification: str | None = None,
 ) -> Finding:
     rule = next(r for r in RULES if r.id == rule_id)
-    category = {
-        "host.ssh.effective_config": "encryption_in_transit",
-        "host.firewall.policy": "firewall",
-        "host.logging.retention": "logging",
-        "host.residency.site": "residency",
-        "host.ids.present": "ids",
-    }[rule.check_id]
+    category = CATEGORY[rule.check_id]
     return Finding(
         rule_id=rule.id,
         check_id=rule.check_id,
@@ -217,3 +220,32 @@ def result(findings: list[Finding] | None = None, notes: list[str] | None = None
         if notes is None
         else notes,
     )
+
+
+def estate(count: int) -> Iterator[Finding]:
+    """``count`` findings of a generated estate, made as they are read (as the engine's spool
+    reads them back) and in its order: per host, every rule over 100 resources, every status."""
+    rules = sorted(RULES, key=lambda r: r.id)
+    made = 0
+    for host in itertools.count():
+        for rule in rules:
+            for n in range(100):
+                if made == count:
+                    return
+                yield Finding(
+                    rule_id=rule.id,
+                    check_id=rule.check_id,
+                    category=CATEGORY[rule.check_id],
+                    status=Status((made * 7 + n) % len(Status)),
+                    severity=rule.severity,
+                    target=f"host-{host:05d}.souq.sa",
+                    resource_id=f"/srv/data/volume-{n:03d}",
+                    message=f"observed value {made} differs from what the baseline expects",
+                    controls=rule.controls,
+                    evidence={"value": made},
+                    region="me-central-1",
+                    country=("SA", "AE", None)[n % 3],
+                    classification=("regulated", None)[n % 2],
+                    title=rule.title,
+                )
+                made += 1

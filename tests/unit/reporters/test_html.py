@@ -223,7 +223,7 @@ def test_notes_are_shown(dom: Node) -> None:
 
 def test_deterministic(page: str) -> None:
     result = sample.result()
-    result.findings = list(reversed(result.findings))
+    result.findings = list(reversed(list(result.findings)))
     assert html_report.render(result) == page
 
 

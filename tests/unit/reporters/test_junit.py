@@ -158,5 +158,5 @@ def test_hostile_and_arabic_names_round_trip_and_are_bounded(report: str) -> Non
 
 def test_output_is_deterministic(report: str) -> None:
     result = sample.result()
-    result.findings = list(reversed(result.findings))
+    result.findings = list(reversed(list(result.findings)))
     assert junit.render(result) == report
