@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SENTINEL := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help dev lint fmt test run bench-hosts bench-aws bench clean
+.PHONY: help dev lint fmt test run bench-hosts bench-aws bench-dask bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -40,7 +40,10 @@ bench-hosts: $(SENTINEL) ## souqscan vs ansible -m setup over N=1,50,200 loopbac
 bench-aws: $(SENTINEL) ## AWS scan vs Prowler on moto (N=10,100,1000; Prowler in bench/.venv-prowler)
 	$(BIN)/python bench/aws.py $(BENCH_AWS_ARGS)
 
-bench: bench-hosts bench-aws ## every benchmark
+bench-dask: $(SENTINEL) ## the host fleet on dask-local (2 workers) vs threads: same findings, overhead
+	$(BIN)/python bench/dask.py
+
+bench: bench-hosts bench-aws bench-dask ## every benchmark
 
 clean: ## remove the venv and caches
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

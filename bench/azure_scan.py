@@ -22,7 +22,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from the repo
 
 from scanner.baseline import loader
-from scanner.cli_azure import build_targets
+from scanner.cli_azure import session_target
 from scanner.clouds.azure import AzureSettings, make_credential
 from scanner.engine import scan
 from scanner.model import TargetKind
@@ -111,7 +111,7 @@ def one(n: int, directory: Path) -> tuple[float, int, int]:
         checks = registry.select(kind=TargetKind.AZURE_SUBSCRIPTION)
         baseline = loader.load(loader.DEFAULT_BASELINE, registry)
         reads = list({c.collector.name: c.collector for c in checks}.values())
-        targets = build_targets(SUBSCRIPTIONS, False, settings, credential, reads)
+        targets = [session_target(s, settings, credential, reads) for s in SUBSCRIPTIONS]
         started = time.monotonic()
         result = scan(targets, checks, baseline)
         wall = time.monotonic() - started

@@ -17,15 +17,16 @@ from scanner import __version__
 from scanner.baseline import loader
 from scanner.cli_aws import aws
 from scanner.cli_azure import azure
-from scanner.cli_common import finish, scan_options, select_checks, validate_waivers
+from scanner.cli_common import scan_and_finish, scan_options, select_checks, validate_waivers
 from scanner.cli_estate import COMMANDS as ESTATE_COMMANDS
-from scanner.engine import scan
 from scanner.errors import SouqscanError, UsageError
 from scanner.gate import EXIT_CODES_HELP, ExitCode
-from scanner.hosts import AuditLog, HostSettings, local_target, ssh_target, unique
+from scanner.hosts import unique
 from scanner.inventory import parse_labels
 from scanner.model import Severity, TargetKind
 from scanner.registry import Registry
+from scanner.shards import split
+from scanner.sources import HostSource
 from scanner.transports.base import DEFAULT_TIMEOUT
 from scanner.transports.ssh import HostSpec, SshOptions
 
@@ -112,27 +113,30 @@ def host(
         click.echo(
             "warning: --insecure-accept-new-host-key: unknown host keys will be trusted", err=True
         )
-    audit = AuditLog(audit_log) if audit_log else None
-    notes: list[str] = []
     options = SshOptions(
         identity=identity,
         known_hosts=known_hosts,
         accept_new_host_key=insecure_accept_new_host_key,
         connect_timeout=timeout,
     )
-    settings = HostSettings(options, sudo=sudo, audit=audit, timeout=timeout, notes=notes)
     declared = parse_labels(labels)
-    targets = [local_target(settings, declared)] if local else []
     user = getpass.getuser()
-    specs = unique([HostSpec.parse(text, user) for text in hosts])
-    targets += [ssh_target(spec, settings, declared) for spec in specs]
-    try:
-        result = scan(targets, chosen, base, concurrency=concurrency)
-    finally:
-        if audit:
-            audit.close()
-    result.notes.extend(notes)
-    return finish(result, fmt, output, fail_on)
+    specs: list[HostSpec | None] = [None] if local else []
+    specs += unique([HostSpec.parse(text, user) for text in hosts])
+    shards = [
+        shard
+        for spec in specs
+        for shard in split(
+            HostSource(
+                spec, options, sudo, timeout, str(audit_log) if audit_log else None, declared
+            ),
+            TargetKind.HOST,
+            chosen,
+            declared,
+            by_group=False,
+        )
+    ]
+    return scan_and_finish(shards, base, registry, fmt, output, fail_on, concurrency=concurrency)
 
 
 @cli.group()

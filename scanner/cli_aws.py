@@ -8,14 +8,18 @@ from pathlib import Path
 import click
 
 from scanner.baseline import loader
-from scanner.cli_common import finish, scan_options, select_checks, validate_waivers
+from scanner.cli_common import scan_and_finish, scan_options, select_checks, validate_waivers
 from scanner.clouds import aws as cloud
 from scanner.collectors import aws as collectors
-from scanner.engine import Target, scan
+from scanner.engine import Target
 from scanner.errors import ObservationError
 from scanner.gate import EXIT_CODES_HELP
 from scanner.model import Severity, TargetKind
 from scanner.registry import Registry
+from scanner.shards import split
+from scanner.sources import AwsSource
+
+UNIDENTIFIED = "aws:unknown-account"  # the target of an account STS could not identify
 
 REGIONS_HELP = (
     "`all` (default): every region EC2 DescribeRegions lists, plus the Gulf regions "
@@ -80,23 +84,18 @@ def aws(
     chosen = select_checks(registry, patterns, TargetKind.AWS_ACCOUNT)
     base = loader.load(baseline, registry)
     validate_waivers(base)
-    log = cloud.ApiLog(audit_log)
-    options = cloud.SessionOptions(
+    source = AwsSource(
+        UNIDENTIFIED,
         profile=profile,
         endpoint_url=endpoint_url,
+        regions=requested,
         max_attempts=max_attempts,
         timeout=timeout,
         workers=concurrency,
+        audit_log=str(audit_log) if audit_log else None,
     )
-    try:
-        session = cloud.AwsSession(options, log)
-        notes: list[str] = []
-        target = account_target(session, requested, notes)
-        result = scan([target], chosen, base, concurrency=1)
-    finally:
-        log.close()
-    result.notes.extend(notes)
-    return finish(result, fmt, output, fail_on)
+    shards = split(source, TargetKind.AWS_ACCOUNT, chosen)
+    return scan_and_finish(shards, base, registry, fmt, output, fail_on, concurrency=concurrency)
 
 
 def account_target(
@@ -111,7 +110,7 @@ def account_target(
         def refuse() -> cloud.AwsAccount:
             raise failure
 
-        return Target("aws:unknown-account", TargetKind.AWS_ACCOUNT, refuse)
+        return Target(UNIDENTIFIED, TargetKind.AWS_ACCOUNT, refuse)
 
     def connect() -> cloud.AwsAccount:
         account = cloud.connect(session, identity, requested)

@@ -7,25 +7,29 @@ import importlib
 import json
 import pkgutil
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from scanner.baseline import loader
-from scanner.cli_common import finish, scan_options, select_checks, validate_waivers
+from scanner.cli_common import scan_and_finish, scan_options, select_checks, validate_waivers
 from scanner.collectors import Collector
-from scanner.engine import Target, scan
+from scanner.engine import Target
 from scanner.errors import ObservationError, UsageError
 from scanner.gate import EXIT_CODES_HELP
 from scanner.model import Severity, TargetKind
-from scanner.registry import Registry
+from scanner.registry import Check, Registry
+from scanner.shards import Shard, Unreachable, split
+from scanner.sources import AzureSource
 
 if TYPE_CHECKING:  # the SDKs load when a scan starts, not when `souqscan --help` runs
     from scanner.clouds.azure import AzureSettings
 
 PUBLIC_ARM = "https://management.azure.com"
+ALL = "azure:subscriptions"  # the target when the subscriptions could not be listed
 SUBSCRIPTION_ID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 
@@ -53,7 +57,7 @@ def role_definition() -> dict[str, Any]:
     }
 
 
-def _session_target(
+def session_target(
     sub: str, settings: AzureSettings, credential: Any, reads: Sequence[Collector[Any, Any]]
 ) -> Target:
     from scanner.clouds.azure import AzureSession
@@ -72,37 +76,13 @@ def _session_target(
     )
 
 
-def _failed_target(reason: str) -> Target:
-    def refuse() -> Any:
-        raise ObservationError(f"cannot list subscriptions: {reason}")
-
-    return Target("azure:subscriptions", TargetKind.AZURE_SUBSCRIPTION, refuse)
-
-
-def build_targets(
-    subscriptions: tuple[str, ...],
-    everything: bool,
-    settings: AzureSettings,
-    credential: Any,
-    reads: Sequence[Collector[Any, Any]] = (),
-) -> list[Target]:
-    from scanner.clouds.azure import list_subscriptions
-
-    if everything:
-        try:
-            found = list_subscriptions(settings, credential)
-        except ObservationError as exc:
-            return [_failed_target(exc.reason)]
-        usable = [s for s in found if s.state.lower() not in ("disabled", "deleted")]
-        if not usable:
-            return [_failed_target("the credential sees no enabled subscription")]
-        return [_session_target(s.id, settings, credential, reads) for s in usable]
+def _checked(subscriptions: Sequence[str]) -> list[str]:
     seen: dict[str, None] = {}
     for sub in subscriptions:
         if not SUBSCRIPTION_ID.match(sub.strip()):
             raise UsageError(f"--subscription {sub!r} is not a subscription id (a GUID)")
         seen.setdefault(sub.strip().lower())
-    return [_session_target(s, settings, credential, reads) for s in seen]
+    return list(seen)
 
 
 @click.command(epilog=EXIT_CODES_HELP)
@@ -176,7 +156,7 @@ def azure(
         return 0
     if bool(subscriptions) == all_subscriptions:
         raise UsageError("name --subscription ID (repeatable) or --all-subscriptions, not both")
-    from scanner.clouds.azure import AzureSettings, arm_scope, make_credential
+    from scanner.clouds.azure import AzureSettings, arm_scope
 
     arm_scope(arm_endpoint)  # refuses a non-https endpoint before anything is sent
     registry = Registry.installed()
@@ -190,9 +170,40 @@ def azure(
         max_retries=max_retries,
         timeout=timeout,
     )
-    credential = make_credential(settings)
-    # Only the collectors the selected checks need, each once.
-    reads = list({c.collector.name: c.collector for c in chosen}.values())
-    targets = build_targets(subscriptions, all_subscriptions, settings, credential, reads)
-    result = scan(targets, chosen, base, concurrency=concurrency)
-    return finish(result, fmt, output, fail_on)
+    shards = subscription_shards(subscriptions, all_subscriptions, settings, chosen, {})
+    return scan_and_finish(shards, base, registry, fmt, output, fail_on, concurrency=concurrency)
+
+
+def subscription_shards(
+    subscriptions: Sequence[str],
+    everything: bool,
+    settings: AzureSettings,
+    chosen: Sequence[Check[Any]],
+    labels: Mapping[str, str],
+) -> list[Shard]:
+    """Shards per subscription and service group. ``everything`` lists the subscriptions here,
+    with this process's credential; each shard signs in again where it runs."""
+    from scanner.clouds.azure import list_subscriptions, make_credential
+
+    kind = TargetKind.AZURE_SUBSCRIPTION
+    if everything:
+        try:
+            found = list_subscriptions(settings, make_credential(settings))
+        except ObservationError as exc:
+            failed = Unreachable(ALL, kind, f"cannot list subscriptions: {exc.reason}")
+            return split(failed, kind, chosen, labels, by_group=False)
+        subscriptions = [s.id for s in found if s.state.lower() not in ("disabled", "deleted")]
+        if not subscriptions:
+            reason = "cannot list subscriptions: the credential sees no enabled subscription"
+            return split(Unreachable(ALL, kind, reason), kind, chosen, labels, by_group=False)
+    out: list[Shard] = []
+    for sub in _checked(subscriptions):
+        # One shard per subscription: ARM lists a resource type for every region in one
+        # call, and most checks read the same few lists, so service-group shards would
+        # only repeat them. The shard prefetches its checks' reads concurrently.
+        source = AzureSource(sub, settings)
+        out += [
+            replace(shard, source=replace(source, reads=shard.checks))
+            for shard in split(source, kind, chosen, labels, by_group=False)
+        ]
+    return out

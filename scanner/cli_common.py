@@ -4,24 +4,32 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Collection, Mapping, Sequence
+import time
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from scanner import __version__, waivers
+from scanner import waivers
 from scanner.baseline import loader
 from scanner.baseline.loader import Baseline
 from scanner.engine import ScanResult
 from scanner.errors import UsageError
+from scanner.executors import EXECUTOR_HELP, ExecutorSpec, parse_executor
 from scanner.gate import exit_code
-from scanner.history import History
-from scanner.model import Severity, Status, TargetKind
+from scanner.model import Finding, Severity, Status, TargetKind
+from scanner.recorder import Progress, Recorder
 from scanner.registry import Check, Registry
-from scanner.reporters import REPORTERS
+from scanner.reporters import REPORTERS, STREAMS, echo_report, write_reports
 from scanner.reporters import write_atomically as write_atomically  # moved; kept for callers
 from scanner.reporters.table import summary
+from scanner.runner import Limits, Runner
+from scanner.shards import AuditLogs, Shard, target_ids
+
+DEFAULT_SHARD_TIMEOUT = 3600.0
 
 F = TypeVar("F", bound=Callable[..., Any])
 SEVERITIES = [str(s) for s in Severity]
@@ -39,6 +47,8 @@ _FORMAT_SEEN = "souqscan.format"
 _WAIVERS = "souqscan.waivers"
 _WAIVERS_READ = "souqscan.waivers.read"
 _DB = "souqscan.db"
+_RUN = "souqscan.run"
+_DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?")
 _FORMAT_PREFIX = re.compile(r"[a-z][a-z0-9_-]*")
 
 OUTPUT_HELP = (
@@ -131,6 +141,32 @@ def _db(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None
     ctx.meta[_DB] = value
 
 
+def parse_duration(text: str) -> float:
+    """``90``, ``90s``, ``45m``, ``2h``, ``1h30m`` -> seconds."""
+    match = _DURATION.fullmatch(text.strip().lower())
+    if not text.strip() or match is None or not any(match.groups()):
+        raise click.BadParameter(f"{text!r} is not a duration (e.g. 90, 45m, 2h, 1h30m)")
+    hours, minutes, seconds = match.groups()
+    total = int(hours or 0) * 3600 + int(minutes or 0) * 60 + float(seconds or 0)
+    if total <= 0:
+        raise click.BadParameter(f"{text!r}: a duration must be positive")
+    return total
+
+
+def _run_option(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    def store(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
+        if name == "executor":
+            try:
+                value = parse_executor(value)
+            except UsageError as exc:
+                raise click.BadParameter(str(exc)) from None
+        elif value is not None:
+            value = parse_duration(value)
+        ctx.meta.setdefault(_RUN, {})[name] = value
+
+    return store
+
+
 def _format(ctx: click.Context, _param: click.Parameter, value: str) -> str:
     ctx.meta[_FORMAT_SEEN] = value
     _format_twice(ctx)
@@ -197,12 +233,40 @@ def scan_options(fn: F) -> F:
             "by default).",
         ),
         click.option(
+            "--executor",
+            default="threads",
+            show_default=True,
+            metavar="threads|dask-local[:N]|dask://HOST:PORT",
+            expose_value=False,
+            callback=_run_option("executor"),
+            help=EXECUTOR_HELP,
+        ),
+        click.option(
+            "--shard-timeout",
+            default="1h",
+            show_default=True,
+            metavar="DURATION",
+            expose_value=False,
+            callback=_run_option("shard_timeout"),
+            help="Give up a shard (a host; a cloud target's service group) that runs longer: "
+            "its rules become ERROR. E.g. 900, 15m.",
+        ),
+        click.option(
+            "--deadline",
+            metavar="DURATION",
+            expose_value=False,
+            callback=_run_option("deadline"),
+            help="Stop the whole scan after this long (e.g. 3h): what did not finish is "
+            "reported ERROR, and the reports and history are still written.",
+        ),
+        click.option(
             "--concurrency",
             "-j",
             type=click.IntRange(1, 256),
             default=16,
             show_default=True,
-            help="Targets (hosts, regions) scanned in parallel.",
+            help="Shards (hosts; cloud service groups) in flight, and each cloud shard's "
+            "concurrent API reads. On dask-local, split into threads per worker.",
         ),
     ]
     for decorate in reversed(decorators):
@@ -221,6 +285,94 @@ def select_checks(
     return chosen
 
 
+@dataclass
+class Scanned:
+    result: ScanResult
+    # --fail-on-new: fingerprints of failures new since the previous scan (None: all gate).
+    new_failures: set[str] | None
+
+
+@contextmanager
+def execute(
+    shards: Sequence[Shard],
+    baseline: Baseline,
+    registry: Registry,
+    *,
+    concurrency: int,
+    scope: str | None = None,
+    record_by_default: bool = False,
+    fail_on_new: bool = False,
+    progress: Progress | None = None,
+    notes: Sequence[str] = (),
+) -> Iterator[Scanned]:
+    """Run shards on the chosen executor, streaming each result through the waivers into
+    SQLite (history, or a temporary spool); yields the result whose findings are read back
+    from there. The spool lives until the ``with`` block ends."""
+    ctx = click.get_current_context(silent=True)
+    meta: dict[str, Any] = ctx.meta if ctx is not None else {}
+    run: dict[str, Any] = meta.get(_RUN, {})
+    db: Path | None = meta.get(_DB)
+    record = db is not None or "SOUQSCAN_DB" in os.environ or record_by_default
+    if fail_on_new and not record:
+        raise UsageError("--fail-on-new needs scan history: give --db or set SOUQSCAN_DB")
+    if _WAIVERS in meta and _WAIVERS_READ not in meta:
+        validate_waivers(baseline)
+    ledger = waivers.Ledger(meta[_WAIVERS_READ]) if _WAIVERS_READ in meta else None
+    scope = scope or "targets:" + ",".join(target_ids(shards))
+    limits = Limits(run.get("shard_timeout", DEFAULT_SHARD_TIMEOUT), run.get("deadline"))
+    spec: ExecutorSpec = run.get("executor") or ExecutorSpec("threads")
+    started, clock = time.time(), time.monotonic()
+    executor = spec.build(concurrency)
+    recorder = Recorder(
+        baseline, scope, history=db, record=record, ledger=ledger, progress=progress
+    )
+    try:
+        try:
+            summary = Runner(executor, baseline, registry, limits, recorder).run(shards)
+        finally:
+            executor.close()
+        recorder.complete(summary.targets)
+        result = ScanResult(
+            recorder.findings(),
+            summary.targets,
+            baseline,
+            started,
+            time.monotonic() - clock,
+            [*notes, *summary.notes, *_failed_notes(summary.failed), *recorder.notes()],
+            summary.failed,
+            executor.describe(),
+        )
+        new = recorder.new_failures() if fail_on_new else None
+        yield Scanned(result, new)
+    finally:
+        recorder.close()
+        AuditLogs.close_all()
+
+
+def scan_and_finish(
+    shards: Sequence[Shard],
+    baseline: Baseline,
+    registry: Registry,
+    fmt: str,
+    output: Path | None,
+    fail_on: Severity,
+    **how: Any,
+) -> int:
+    """execute() then finish(): what every scanning command ends with."""
+    with execute(shards, baseline, registry, **how) as scanned:
+        return finish(scanned.result, fmt, output, fail_on, new_failures=scanned.new_failures)
+
+
+def _failed_notes(failed: Sequence[tuple[str, str]], shown: int = 20) -> list[str]:
+    if not failed:
+        return []
+    out = [f"{len(failed)} shard(s) did not complete; their rules are ERROR:"]
+    out += [f"  {why}" for _shard, why in failed[:shown]]
+    if len(failed) > shown:
+        out.append(f"  … and {len(failed) - shown} more")
+    return out
+
+
 def finish(
     result: ScanResult,
     fmt: str,
@@ -228,77 +380,37 @@ def finish(
     fail_on: Severity,
     *,
     outputs: Mapping[str, Path] | None = None,
-    scope: str | None = None,
-    record_by_default: bool = False,
-    fail_on_new: bool = False,
+    new_failures: set[str] | None = None,
 ) -> int:
     """Render, write or print, and return the gate's exit code. The one place reports are made.
 
     ``output`` is the file for the ``fmt`` report (None: standard output); ``outputs`` maps
     further formats to files, by default those given as ``--output FORMAT=PATH`` to the
-    running command. Every report is rendered before any is written, so a failure leaves
-    none half-made, and each is written atomically.
+    running command. Reports stream from the findings (a spool on disk for a real scan)
+    into temporary files, renamed into place only when all are complete, so a failure
+    leaves none half-made. With ``new_failures`` (--fail-on-new), failures not in it do not
+    gate.
     """
     ctx = click.get_current_context(silent=True)
     meta: dict[str, Any] = ctx.meta if ctx is not None else {}
     if outputs is None:
         outputs = meta.get(NAMED_OUTPUTS, {})
-    if _WAIVERS in meta:
-        if _WAIVERS_READ not in meta:
-            validate_waivers(result.baseline)
-        outcome = waivers.apply(result.findings, meta[_WAIVERS_READ])
-        result.findings[:] = outcome.findings
-        result.notes.extend(outcome.notes())
-    new_failures = _record(result, meta.get(_DB), scope, record_by_default, fail_on_new)
     files = dict(outputs)
     if output is not None:
         if fmt in files and files[fmt] != output:
             raise UsageError(f"the {fmt} report would go to both {output} and {files[fmt]}")
         files[fmt] = output
-    unknown = sorted(set(files) - set(REPORTERS))
+    unknown = sorted(set(files) - set(STREAMS))
     if unknown:
         raise UsageError(f"unknown report format {unknown[0]!r}")
-    reports = {name: REPORTERS[name](result) for name in sorted({fmt, *files})}
+    write_reports(result, files)  # streamed, all renamed into place only once all are made
     for name, path in sorted(files.items()):
-        write_atomically(path, reports[name])
         click.echo(f"{name} report written to {path}", err=True)
-    click.echo(summary(result) if fmt in files else reports[fmt], nl=fmt in files)
-    judged = result.findings
+    if fmt in files:
+        click.echo(summary(result))
+    else:
+        echo_report(fmt, result)
+    judged: Iterable[Finding] = result.findings
     if new_failures is not None:  # --fail-on-new: failures seen in the previous scan do not gate
-        judged = [f for f in judged if f.status != Status.FAIL or f.fingerprint in new_failures]
+        judged = (f for f in judged if f.status != Status.FAIL or f.fingerprint in new_failures)
     return int(exit_code(judged, fail_on))
-
-
-def _record(
-    result: ScanResult, db: Path | None, scope: str | None, by_default: bool, fail_on_new: bool
-) -> set[str] | None:
-    """Store the scan in history when asked (or by default for the nightly `scan`).
-
-    Returns the fingerprints of failures that are new since the previous scan of the same
-    scope, when --fail-on-new asks for them.
-    """
-    wanted = db is not None or "SOUQSCAN_DB" in os.environ or by_default
-    if not wanted:
-        if fail_on_new:
-            raise UsageError("--fail-on-new needs scan history: give --db or set SOUQSCAN_DB")
-        return None
-    scope = scope or "targets:" + ",".join(sorted(result.targets))
-    store = History(db)
-    try:
-        scan_id = store.record(
-            result.findings,
-            baseline=result.baseline.id,
-            baseline_version=result.baseline.version,
-            tool_version=__version__,
-            scope=scope,
-            targets=result.targets,
-        )
-        result.notes.append(f"recorded as scan #{scan_id} in {store.path}")
-        if not fail_on_new:
-            return None
-        try:
-            return {str(r["fingerprint"]) for r in store.diff(new_id=scan_id).new_failures}
-        except UsageError:  # no previous scan of this scope: every failure is new
-            return {f.fingerprint for f in result.findings if f.status == Status.FAIL}
-    finally:
-        store.close()

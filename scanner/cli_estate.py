@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,74 +14,79 @@ from tabulate import tabulate
 
 from scanner import inventory, waivers
 from scanner.baseline import loader
-from scanner.cli_common import finish, scan_options, validate_waivers
-from scanner.engine import Target, scan
+from scanner.cli_common import scan_and_finish, scan_options, validate_waivers
 from scanner.errors import UsageError
 from scanner.gate import EXIT_CODES_HELP
 from scanner.history import History
-from scanner.hosts import AuditLog, HostSettings, ssh_target, unique
-from scanner.model import Finding, Severity, Status
+from scanner.hosts import unique
+from scanner.model import Finding, Severity, Status, TargetKind
 from scanner.registry import Check, Registry
+from scanner.shards import Shard, ShardResult, split
+from scanner.sources import AwsSource, HostSource
 from scanner.transports.ssh import SshOptions
 
 MAX_WAIVER_DAYS = 180
 
 
-def host_targets(
-    entry: inventory.Entry, timeout: float, audit: AuditLog | None, notes: list[str]
-) -> list[Target]:
-    group = entry.hosts
-    if group is None:
-        return []
-    options = SshOptions(
-        identity=group.identity,
-        known_hosts=group.known_hosts,
-        accept_new_host_key=group.insecure_accept_new_host_key,
-        connect_timeout=timeout,
-        jump=group.jump,
-        passphrase_env=group.passphrase_env,
-    )
-    settings = HostSettings(options, sudo=group.sudo, audit=audit, timeout=timeout, notes=notes)
-    return [ssh_target(spec, settings, entry.labels) for spec in unique(list(group.addresses))]
+def entry_shards(
+    entry: inventory.Entry,
+    chosen: Sequence[Check[Any]],
+    timeout: float,
+    concurrency: int,
+    audit_log: str | None,
+) -> list[Shard]:
+    """An inventory entry's shards: one per host; one per service group of an account or
+    subscription. The entry's labels classify what carries no tag of its own (domain §2)."""
+    if entry.hosts is not None:
+        group = entry.hosts
+        options = SshOptions(
+            identity=group.identity,
+            known_hosts=group.known_hosts,
+            accept_new_host_key=group.insecure_accept_new_host_key,
+            connect_timeout=timeout,
+            jump=group.jump,
+            passphrase_env=group.passphrase_env,
+        )
+        return [
+            shard
+            for spec in unique(list(group.addresses))
+            for shard in split(
+                HostSource(spec, options, group.sudo, timeout, audit_log, entry.labels),
+                TargetKind.HOST,
+                chosen,
+                entry.labels,
+                by_group=False,
+            )
+        ]
+    if entry.aws is not None:
+        account = entry.aws
+        source = AwsSource(
+            f"aws:{entry.name}",
+            profile=account.profile,
+            endpoint_url=account.endpoint_url,
+            regions=tuple(account.regions) or None,
+            timeout=timeout,
+            workers=concurrency,
+            audit_log=audit_log,
+        )
+        return split(source, TargetKind.AWS_ACCOUNT, chosen, entry.labels)
+    if entry.azure is not None:
+        from scanner.cli_azure import subscription_shards
+        from scanner.clouds.azure import PUBLIC_ARM, AzureSettings, arm_scope
 
-
-def aws_targets(
-    entry: inventory.Entry, timeout: float, workers: int, notes: list[str]
-) -> list[Target]:
-    from scanner.cli_aws import account_target
-    from scanner.clouds import aws as cloud
-
-    account = entry.aws
-    if account is None:
-        return []
-    options = cloud.SessionOptions(
-        profile=account.profile, endpoint_url=account.endpoint_url, timeout=timeout, workers=workers
-    )
-    requested = tuple(account.regions) or None
-    return [account_target(cloud.AwsSession(options), requested, notes)]
-
-
-def azure_targets(
-    entry: inventory.Entry, timeout: float, chosen: Sequence[Check[Any]]
-) -> list[Target]:
-    from scanner.cli_azure import build_targets
-    from scanner.clouds.azure import PUBLIC_ARM, AzureSettings, arm_scope, make_credential
-
-    scope = entry.azure
-    if scope is None:
-        return []
-    endpoint = scope.arm_endpoint or PUBLIC_ARM
-    arm_scope(endpoint)  # refuses a non-https endpoint before anything is sent
-    settings = AzureSettings(
-        arm_endpoint=endpoint,
-        authority_host=scope.authority_host,
-        ca_bundle=str(scope.ca_bundle) if scope.ca_bundle else None,
-        timeout=timeout,
-    )
-    reads = list({c.collector.name: c.collector for c in chosen}.values())
-    return build_targets(
-        scope.subscriptions, scope.all_subscriptions, settings, make_credential(settings), reads
-    )
+        scope = entry.azure
+        endpoint = scope.arm_endpoint or PUBLIC_ARM
+        arm_scope(endpoint)  # refuses a non-https endpoint before anything is sent
+        settings = AzureSettings(
+            arm_endpoint=endpoint,
+            authority_host=scope.authority_host,
+            ca_bundle=str(scope.ca_bundle) if scope.ca_bundle else None,
+            timeout=timeout,
+        )
+        return subscription_shards(
+            scope.subscriptions, scope.all_subscriptions, settings, chosen, entry.labels
+        )
+    return []
 
 
 class Progress:
@@ -93,11 +97,13 @@ class Progress:
         self.done = 0
         self.tty = sys.stderr.isatty()
 
-    def __call__(self, target: Target, findings: list[Finding]) -> None:
+    def __call__(self, result: ShardResult, findings: list[Finding]) -> None:
         self.done += 1
         failing = sum(f.status == Status.FAIL for f in findings)
         errors = sum(f.status == Status.ERROR for f in findings)
-        line = f"[{self.done}/{self.total}] {target.id}: {failing} FAIL, {errors} ERROR"
+        line = f"[{self.done}/{self.total}] {result.shard}: {failing} FAIL, {errors} ERROR"
+        if result.failure is not None:
+            line += " (did not complete)"
         if self.tty:
             click.echo(f"\r\033[K{line}", err=True, nl=self.done == self.total)
         else:
@@ -162,39 +168,27 @@ def scan_cmd(
     chosen = registry.select([p for pat in patterns for p in pat.split(",")])
     if patterns and not chosen:
         raise UsageError(f"no check matches {', '.join(patterns)} (see souqscan checks list)")
-    audit = AuditLog(audit_log) if audit_log else None
-    notes: list[str] = []
-    targets: list[Target] = []
-    for entry in entries:
-        if entry.hosts is not None:
-            targets += host_targets(entry, timeout, audit, notes)
-            continue
-        built = (
-            aws_targets(entry, timeout, concurrency, notes)
-            if entry.aws is not None
-            else azure_targets(entry, timeout, chosen)
-        )
-        # The entry's labels classify what carries no tag of its own (domain §2 precedence).
-        targets += [replace(t, labels={**entry.labels, **t.labels}) for t in built]
+    audit = str(audit_log) if audit_log else None
+    shards = [
+        shard
+        for entry in entries
+        for shard in entry_shards(entry, chosen, timeout, concurrency, audit)
+    ]
     scope = f"inventory:{estate.path.resolve()}" + (
         f" targets:{','.join(target_patterns)}" if target_patterns else ""
     )
-    try:
-        result = scan(
-            targets, chosen, base, concurrency=concurrency, on_target_done=Progress(len(targets))
-        )
-    finally:
-        if audit:
-            audit.close()
-    result.notes.extend(notes)
-    return finish(
-        result,
+    return scan_and_finish(
+        shards,
+        base,
+        registry,
         fmt,
         output,
         fail_on,
+        concurrency=concurrency,
         scope=scope,
         record_by_default=not no_history,
         fail_on_new=fail_on_new,
+        progress=Progress(len(shards)),
     )
 
 

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 from scanner.baseline.loader import Baseline
 from scanner.baseline.rules import Rule
@@ -39,14 +38,25 @@ class Target:
     labels: Mapping[str, str] = field(default_factory=dict)
 
 
+class Findings(Protocol):
+    """A scan's findings in report order: a list, or a spool read back one pass at a time."""
+
+    def __iter__(self) -> Iterator[Finding]: ...
+
+    def __len__(self) -> int: ...
+
+
 @dataclass
 class ScanResult:
-    findings: list[Finding]
+    findings: Findings
     targets: list[str]
     baseline: Baseline
     started: float
     duration: float
     notes: list[str] = field(default_factory=list)
+    # Shards that did not complete (timeout, deadline, lost worker), with why.
+    failed_shards: list[tuple[str, str]] = field(default_factory=list)
+    executor: str = "threads"
 
 
 def _finding(
@@ -181,23 +191,39 @@ def scan(
     concurrency: int = 8,
     on_target_done: Callable[[Target, list[Finding]], None] | None = None,
 ) -> ScanResult:
+    """Scan already-built targets on threads of this process, keeping findings in memory (the
+    library API; the command line streams shards through ``scanner.runner`` instead)."""
+    from scanner.executors.threads import ThreadExecutor
+    from scanner.registry import Registry
+    from scanner.runner import Limits, Runner
+    from scanner.shards import Prebuilt, Shard, ShardResult
+
     started = time.time()
     clock = time.monotonic()
     checks = list(checks)
+    by_id = {t.id: t for t in targets}
     findings: list[Finding] = []
 
-    def one(target: Target) -> list[Finding]:
-        plan = plan_for(baseline, [c for c in checks if c.applies_to == target.kind])
-        result = scan_target(target, plan, baseline.classification)
-        if on_target_done is not None:
-            on_target_done(target, result)
-        return result
+    def collect(result: ShardResult) -> None:
+        findings.extend(result.findings)
+        if on_target_done is not None and result.target in by_id:
+            on_target_done(by_id[result.target], result.findings)
 
-    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="souqscan") as pool:
-        for result in pool.map(one, targets):
-            findings.extend(result)
+    shards = [
+        Shard(t.id, t.kind, Prebuilt(t), tuple(c.id for c in checks if c.applies_to == t.kind))
+        for t in targets
+    ]
+    registry = Registry({c.id: c for c in checks})
+    runner = Runner(ThreadExecutor(concurrency), baseline, registry, Limits(), collect)
+    summary = runner.run(shards)
     findings.sort(key=Finding.sort_key)
     notes = [note for t in targets for note in t.notes]
     return ScanResult(
-        findings, [t.id for t in targets], baseline, started, time.monotonic() - clock, notes
+        findings,
+        [t.id for t in targets],
+        baseline,
+        started,
+        time.monotonic() - clock,
+        notes,
+        summary.failed,
     )

@@ -31,9 +31,9 @@ def counts(findings: Iterable[Finding]) -> Counter[Status]:
 
 
 def exit_code(findings: Iterable[Finding], fail_on: Severity = Severity.LOW) -> ExitCode:
-    statuses = [(f.status, f.severity) for f in findings]
-    if any(status == Status.FAIL and severity >= fail_on for status, severity in statuses):
-        return ExitCode.FAILED
-    if any(status == Status.ERROR for status, _ in statuses):
-        return ExitCode.INCOMPLETE
-    return ExitCode.OK
+    incomplete = False  # one pass: findings may be a spool read back from disk
+    for f in findings:
+        if f.status == Status.FAIL and f.severity >= fail_on:
+            return ExitCode.FAILED
+        incomplete = incomplete or f.status == Status.ERROR
+    return ExitCode.INCOMPLETE if incomplete else ExitCode.OK

@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS findings (
     PRIMARY KEY (scan_id, fingerprint)
 );
 CREATE INDEX IF NOT EXISTS scans_scope ON scans(scope, complete, id);
+CREATE INDEX IF NOT EXISTS findings_order ON findings(scan_id, target, rule_id, resource_id);
 """
 
 
@@ -85,6 +86,9 @@ class History:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
+            # WAL with NORMAL stays consistent on a crash; a scan commits once per shard, and
+            # a sync per commit would cost a nightly run of thousands of hosts minutes.
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(SCHEMA)
         except (OSError, sqlite3.Error) as exc:
@@ -143,12 +147,41 @@ class History:
         with self._tx() as db:
             db.executemany("INSERT OR REPLACE INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
-    def finish(self, scan_id: int, counts: dict[str, int]) -> None:
+    def finish(
+        self, scan_id: int, counts: dict[str, int], targets: Sequence[str] | None = None
+    ) -> None:
+        """Mark the scan complete: only now do readers (history, diff) see it."""
         with self._tx() as db:
             db.execute(
                 "UPDATE scans SET finished = ?, counts = ?, complete = 1 WHERE id = ?",
                 (_now(), json.dumps(counts), scan_id),
             )
+            if targets is not None:
+                db.execute(
+                    "UPDATE scans SET targets = ? WHERE id = ?",
+                    (json.dumps(list(targets)), scan_id),
+                )
+
+    def findings(self, scan_id: int) -> StoredFindings:
+        return StoredFindings(self._db, scan_id)
+
+    def new_failures(self, scan_id: int) -> set[str] | None:
+        """Fingerprints failing in ``scan_id`` and not in the previous complete scan of its
+        scope; None when there is no previous scan. Computed in SQL, not in memory."""
+        scope = self._db.execute("SELECT scope FROM scans WHERE id = ?", (scan_id,)).fetchone()
+        previous = self._db.execute(
+            "SELECT max(id) FROM scans WHERE scope = ? AND complete = 1 AND id < ?",
+            (scope[0] if scope else "", scan_id),
+        ).fetchone()[0]
+        if previous is None:
+            return None
+        rows = self._db.execute(
+            "SELECT n.fingerprint FROM findings n WHERE n.scan_id = ? AND n.status = 'FAIL'"
+            " AND NOT EXISTS (SELECT 1 FROM findings o WHERE o.scan_id = ?"
+            " AND o.fingerprint = n.fingerprint AND o.status = 'FAIL')",
+            (scan_id, previous),
+        )
+        return {fp for (fp,) in rows}
 
     def record(
         self,
@@ -237,6 +270,28 @@ class History:
         return Diff(
             old, new, _sorted(new_failures), _sorted(resolved), _sorted(still), _sorted(unverified)
         )
+
+
+class StoredFindings:
+    """A scan's findings, read back in report order one pass at a time, never all at once."""
+
+    def __init__(self, db: sqlite3.Connection, scan_id: int) -> None:
+        self._db = db
+        self.scan_id = scan_id
+
+    def __iter__(self) -> Iterator[Finding]:
+        rows = self._db.execute(
+            "SELECT record FROM findings WHERE scan_id = ? ORDER BY target, rule_id, resource_id",
+            (self.scan_id,),
+        )
+        for (record,) in rows:
+            yield Finding.from_dict(json.loads(record))
+
+    def __len__(self) -> int:
+        row = self._db.execute(
+            "SELECT count(*) FROM findings WHERE scan_id = ?", (self.scan_id,)
+        ).fetchone()
+        return int(row[0])
 
 
 def _sorted(records: list[dict[str, object]]) -> list[dict[str, object]]:

@@ -162,3 +162,24 @@ class Finding:
             "title": self.title,
             "fingerprint": self.fingerprint,
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Finding:
+        """The inverse of ``to_dict`` (a finding read back from history or a spool)."""
+        evidence = data.get("evidence") or {}
+        return cls(
+            rule_id=data["rule_id"],
+            check_id=data["check_id"],
+            category=data["category"],
+            status=Status[data["status"]],
+            severity=Severity.parse(data["severity"]),
+            target=data["target"],
+            resource_id=data["resource_id"],
+            message=data["message"],
+            controls=tuple(data.get("controls") or ()),
+            evidence={k: tuple(v) if isinstance(v, list) else v for k, v in evidence.items()},
+            region=data.get("region"),
+            country=data.get("country"),
+            classification=data.get("classification"),
+            title=data.get("title", ""),
+        )

@@ -135,24 +135,41 @@ def load(
     return out
 
 
+class Ledger:
+    """Applies waivers batch by batch (shard by shard) and remembers which ones matched, so
+    stale waivers can be told at the end without holding every finding."""
+
+    def __init__(self, waivers: Sequence[Waiver], today: dt.date | None = None) -> None:
+        today = today or dt.date.today()
+        self.active = [w for w in waivers if not w.expired(today)]
+        self.expired = [w for w in waivers if w.expired(today)]
+        self.applied: dict[Waiver, int] = {}
+
+    def apply(self, findings: Iterable[Finding]) -> list[Finding]:
+        out = []
+        for finding in findings:
+            waiver = next(
+                (w for w in self.active if finding.status == Status.FAIL and w.matches(finding)),
+                None,
+            )
+            if waiver is None:
+                out.append(finding)
+                continue
+            self.applied[waiver] = self.applied.get(waiver, 0) + 1
+            message = (
+                f"waived until {waiver.expires} by {waiver.owner}: {waiver.justification} "
+                f"(was: {finding.message})"
+            )
+            out.append(replace(finding, status=Status.WAIVED, message=message))
+        return out
+
+    def outcome(self, findings: list[Finding]) -> WaiverOutcome:
+        stale = [w for w in self.active if w not in self.applied]
+        return WaiverOutcome(findings, list(self.expired), stale, dict(self.applied))
+
+
 def apply(
     findings: Sequence[Finding], waivers: Sequence[Waiver], today: dt.date | None = None
 ) -> WaiverOutcome:
-    today = today or dt.date.today()
-    active = [w for w in waivers if not w.expired(today)]
-    outcome = WaiverOutcome([], expired=[w for w in waivers if w.expired(today)])
-    for finding in findings:
-        waiver = next(
-            (w for w in active if finding.status == Status.FAIL and w.matches(finding)), None
-        )
-        if waiver is None:
-            outcome.findings.append(finding)
-            continue
-        outcome.applied[waiver] = outcome.applied.get(waiver, 0) + 1
-        message = (
-            f"waived until {waiver.expires} by {waiver.owner}: {waiver.justification} "
-            f"(was: {finding.message})"
-        )
-        outcome.findings.append(replace(finding, status=Status.WAIVED, message=message))
-    outcome.stale = [w for w in active if w not in outcome.applied]
-    return outcome
+    ledger = Ledger(waivers, today)
+    return ledger.outcome(ledger.apply(findings))

@@ -9,6 +9,7 @@ was refused, throttled or unreachable, and the region. Nothing here changes stat
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import re
 import threading
@@ -22,6 +23,8 @@ from typing import Any, TypeVar
 
 import boto3
 import botocore.exceptions as bex
+import botocore.loaders
+import botocore.session
 from botocore.config import Config
 from botocore.parsers import ResponseParserError
 
@@ -219,6 +222,11 @@ class SessionOptions:
     workers: int = 8
 
 
+@functools.cache
+def _shared_loader() -> botocore.loaders.Loader:
+    return botocore.loaders.create_loader()
+
+
 class AwsSession:
     """One boto3 session; clients built once per (service, region) and shared by threads.
 
@@ -228,11 +236,15 @@ class AwsSession:
     def __init__(self, options: SessionOptions, log: ApiLog | None = None) -> None:
         self.options = options
         self.log = log or ApiLog()
+        core = botocore.session.Session()
+        # Service models are large parsed JSON: every session of this process (one per
+        # shard) shares one loader, so each model is read once, not once per shard.
+        core.register_component("data_loader", _shared_loader())
         try:
-            self._session = boto3.Session(profile_name=options.profile)
+            self._session = boto3.Session(botocore_session=core, profile_name=options.profile)
+            self.home_region = self._session.region_name or GLOBAL_REGION
         except bex.ProfileNotFound as exc:
             raise UsageError(f"AWS profile not found: {options.profile}") from exc
-        self.home_region = self._session.region_name or GLOBAL_REGION
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
         endpoint = options.endpoint_url

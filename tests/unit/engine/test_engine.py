@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from scanner.baseline.loader import Baseline
@@ -71,7 +71,9 @@ def target(name: str, connection: Any) -> Target:
     return Target(name, TargetKind.HOST, connect)
 
 
-def by_rule(findings: list[Finding], target_id: str) -> dict[tuple[str, str], tuple[Status, str]]:
+def by_rule(
+    findings: Iterable[Finding], target_id: str
+) -> dict[tuple[str, str], tuple[Status, str]]:
     return {
         (f.rule_id, f.resource_id): (f.status, f.message) for f in findings if f.target == target_id
     }

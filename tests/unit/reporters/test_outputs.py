@@ -17,7 +17,7 @@ from click.testing import CliRunner, Result
 from scanner import cli_common
 from scanner.cli_common import finish, parse_outputs, scan_options
 from scanner.model import Severity
-from scanner.reporters import REPORTERS
+from scanner.reporters import REPORTERS, STREAMS
 from tests.unit.reporters import sample
 
 FORMATS = set(REPORTERS)
@@ -172,7 +172,7 @@ def test_a_failing_reporter_leaves_no_file(tmp_path: Path, monkeypatch: pytest.M
     def broken(_result: Any) -> str:
         raise RuntimeError("boom")
 
-    monkeypatch.setitem(REPORTERS, "html", broken)
+    monkeypatch.setitem(STREAMS, "html", broken)
     run = invoke(tmp_path, "-o", "sarif=s.sarif", "-o", "html=r.html")
     assert run.scanned
     assert isinstance(run.result.exception, RuntimeError)

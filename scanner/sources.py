@@ -1,0 +1,123 @@
+"""Shard sources: picklable descriptions of a host, an AWS account or an Azure subscription,
+opened into engine Targets where the shard runs.
+
+They carry names and paths only: an SSH key file's path and a passphrase's environment
+variable name, an AWS profile name, an Azure authority URL. Keys, tokens and passwords are
+read by the standard chains in the process that runs the shard.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scanner.engine import Target
+from scanner.hosts import HostSettings, local_target, ssh_target
+from scanner.shards import AuditLogs
+from scanner.transports.ssh import HostSpec, SshOptions
+
+
+@dataclass(frozen=True)
+class HostSource:
+    """One Linux host over SSH, or this machine (``spec`` None)."""
+
+    spec: HostSpec | None
+    options: SshOptions
+    sudo: bool = False
+    timeout: float = 30.0
+    audit_log: str | None = None
+    # What the inventory declares (country, data-classification): read by host checks.
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def target_id(self) -> str:
+        return "local" if self.spec is None else self.spec.target
+
+    def open(self, notes: list[str]) -> Target:
+        settings = HostSettings(
+            self.options,
+            sudo=self.sudo,
+            audit=AuditLogs.get(self.audit_log),
+            timeout=self.timeout,
+            notes=notes,
+        )
+        if self.spec is None:
+            return local_target(settings, self.labels)
+        return ssh_target(self.spec, settings, self.labels)
+
+
+@dataclass(frozen=True)
+class AwsSource:
+    """One AWS account, reached through a named profile or the default credential chain."""
+
+    name: str  # the id findings carry if the account cannot even be identified
+    profile: str | None = None
+    endpoint_url: str | None = None
+    regions: tuple[str, ...] | None = None
+    max_attempts: int | None = None
+    timeout: float | None = None
+    workers: int = 8
+    audit_log: str | None = None
+
+    @property
+    def target_id(self) -> str:
+        return self.name
+
+    def open(self, notes: list[str]) -> Target:
+        from scanner.cli_aws import UNIDENTIFIED, account_target
+        from scanner.clouds import aws as cloud
+
+        options = cloud.SessionOptions(
+            profile=self.profile,
+            endpoint_url=self.endpoint_url,
+            max_attempts=self.max_attempts or cloud.DEFAULT_MAX_ATTEMPTS,
+            timeout=self.timeout or cloud.DEFAULT_TIMEOUT,
+            workers=self.workers,
+        )
+        log = cloud.ApiLog(Path(self.audit_log) if self.audit_log else None)
+        target = account_target(cloud.AwsSession(options, log), self.regions, notes)
+        if target.id == UNIDENTIFIED:
+            target = Target(self.name, target.kind, target.connect)
+
+        def close(_account: Any) -> None:
+            log.close()
+
+        return Target(target.id, target.kind, target.connect, close, target.notes, target.labels)
+
+
+@functools.cache
+def _credential(settings: Any) -> Any:
+    """One credential per process and settings: its token cache serves every shard."""
+    from scanner.clouds.azure import make_credential
+
+    return make_credential(settings)
+
+
+@dataclass(frozen=True)
+class AzureSource:
+    """One Azure subscription; the credential comes from the environment where it runs."""
+
+    subscription: str
+    settings: Any  # scanner.clouds.azure.AzureSettings (frozen, picklable)
+    reads: tuple[str, ...] = ()  # collectors to prefetch concurrently, by check id
+
+    @property
+    def target_id(self) -> str:
+        return f"azure:{self.subscription.lower()}"
+
+    def open(self, notes: list[str]) -> Target:
+        from scanner.cli_azure import session_target
+        from scanner.shards import installed_registry
+
+        registry = installed_registry()
+        collectors = {
+            registry.checks[c].collector.name: registry.checks[c].collector
+            for c in self.reads
+            if c in registry.checks
+        }
+        return session_target(
+            self.subscription, self.settings, _credential(self.settings), list(collectors.values())
+        )

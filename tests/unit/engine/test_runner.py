@@ -1,0 +1,185 @@
+"""The coordinator: shard timeouts, the deadline, one retry of a lost shard, streaming into
+SQLite as shards finish, and the executor/duration options."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+
+from scanner.cli_common import parse_duration
+from scanner.engine import Target
+from scanner.errors import UsageError
+from scanner.executors import ExecutorSpec, parse_executor
+from scanner.executors.threads import ThreadExecutor
+from scanner.history import History
+from scanner.model import Status, TargetKind
+from scanner.recorder import Recorder
+from scanner.registry import Registry
+from scanner.runner import Limits, Runner
+from scanner.shards import Shard, ShardResult, split
+from tests.unit.engine.test_engine import BASELINE, CHECKS
+
+REGISTRY = Registry({c.id: c for c in CHECKS})
+OPEN = {"ports": {"22/tcp": False}}
+
+
+@dataclass
+class Source:
+    """A picklable-in-spirit source: opens a target whose connection may block or fail."""
+
+    target_id: str
+    connection: Any = field(default_factory=lambda: dict(OPEN))
+    release: threading.Event | None = None  # connect blocks until set
+    fail_first: int = 0  # the first N opens raise (a lost run)
+    opened: list[int] = field(default_factory=list)
+
+    def open(self, notes: list[str]) -> Target:
+        self.opened.append(1)
+        if len(self.opened) <= self.fail_first:
+            raise RuntimeError("worker went away")
+        release, connection = self.release, self.connection
+
+        def connect() -> Any:
+            if release is not None:
+                release.wait(30)
+            return connection
+
+        return Target(self.target_id, TargetKind.HOST, connect)
+
+
+def shards(*sources: Source) -> list[Shard]:
+    return [s for src in sources for s in split(src, TargetKind.HOST, CHECKS, by_group=False)]
+
+
+def run(sources: list[Source], limits: Limits, slots: int = 4) -> tuple[list[ShardResult], Any]:
+    results: list[ShardResult] = []
+    runner = Runner(ThreadExecutor(slots), BASELINE, REGISTRY, limits, results.append)
+    return results, runner.run(shards(*sources))
+
+
+def test_a_straggler_is_given_up_at_its_timeout_and_the_others_complete() -> None:
+    stuck = threading.Event()
+    try:
+        results, summary = run(
+            [Source("slow", release=stuck), Source("fast")], Limits(shard_timeout=0.5)
+        )
+    finally:
+        stuck.set()
+    by_target = {r.target: r for r in results}
+    assert by_target["fast"].failure is None
+    assert {f.status for f in by_target["fast"].findings} >= {Status.PASS}
+    slow = by_target["slow"]
+    assert slow.failure == "shard slow timed out after 0.5 s"
+    assert {f.status for f in slow.findings} == {Status.ERROR}
+    assert {f.rule_id for f in slow.findings} == {"T-OPEN-01", "T-CRASH-01", "T-OPT-01"}
+    assert summary.failed == [("slow", "shard slow timed out after 0.5 s")]
+    assert summary.targets == ["slow", "fast"]  # the order given, not the order finished
+
+
+def test_the_deadline_reports_running_and_unstarted_shards_as_errors() -> None:
+    stuck = threading.Event()
+    try:
+        results, summary = run(
+            [Source("a", release=stuck), Source("b", release=stuck), Source("c")],
+            Limits(deadline=0.5),
+            slots=2,
+        )
+    finally:
+        stuck.set()
+    failures = {r.target: r.failure for r in results}
+    assert failures["a"] == failures["b"] == "not completed by the --deadline of 0.5 s"
+    assert failures["c"] == "not started: not completed by the --deadline of 0.5 s"
+    assert all(f.status == Status.ERROR for r in results for f in r.findings)
+    assert summary.shards == 3 and len(summary.failed) == 3
+
+
+def test_a_lost_run_is_retried_once_then_reported() -> None:
+    once = Source("once", fail_first=1)
+    twice = Source("twice", fail_first=2)
+    results, summary = run([once, twice], Limits())
+    by_target = {r.target: r for r in results}
+    assert by_target["once"].failure is None and by_target["once"].attempts == 2
+    assert len(once.opened) == 2
+    failure = by_target["twice"].failure or ""
+    assert failure.startswith("shard twice failed after 2 attempts: its run was lost")
+    assert "RuntimeError: worker went away" in failure
+    assert len(twice.opened) == 2  # once more, not forever
+    assert summary.retried == 2
+    assert "shard once: its run was lost (RuntimeError: worker went away); retrying" in (
+        summary.notes
+    )
+
+
+def test_findings_are_on_disk_before_the_scan_ends(tmp_path: Path) -> None:
+    db = tmp_path / "h.sqlite3"
+    recorder = Recorder(BASELINE, "scope", history=db, record=True)
+    seen: list[int] = []
+
+    def look(result: ShardResult) -> None:
+        recorder(result)
+        # Another connection (as `souqscan history` would be) sees the rows already, and
+        # no complete scan yet: a killed scan is never shown as a finished one.
+        with sqlite3.connect(db) as other:
+            seen.append(other.execute("SELECT count(*) FROM findings").fetchone()[0])
+        assert History(db).scans() == []
+
+    runner = Runner(ThreadExecutor(1), BASELINE, REGISTRY, Limits(), look)
+    summary = runner.run(shards(Source("a"), Source("b")))
+    recorder.complete(summary.targets)
+    assert seen[0] > 0 and seen[1] > seen[0]
+    assert len(recorder.findings()) == seen[1]
+    assert [s.targets for s in History(db).scans()] == [["a", "b"]]
+    recorder.close()
+
+
+def test_an_unrecorded_scan_spools_to_a_temporary_file_that_is_removed() -> None:
+    recorder = Recorder(BASELINE, "scope")
+    runner = Runner(ThreadExecutor(2), BASELINE, REGISTRY, Limits(), recorder)
+    runner.run(shards(Source("a")))
+    spool = recorder.store.path
+    assert spool.exists()
+    findings = list(recorder.findings())
+    assert [f.sort_key() for f in findings] == sorted(f.sort_key() for f in findings)
+    recorder.close()
+    assert not spool.parent.exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "spec"),
+    [
+        ("threads", ExecutorSpec("threads")),
+        ("dask-local", ExecutorSpec("dask-local", workers=2)),
+        ("dask-local:6", ExecutorSpec("dask-local", workers=6)),
+        ("dask://127.0.0.1:8786", ExecutorSpec("dask", address="tcp://127.0.0.1:8786")),
+        ("dask://sched.example:8786", ExecutorSpec("dask", address="tcp://sched.example:8786")),
+    ],
+)
+def test_executor_spellings(text: str, spec: ExecutorSpec) -> None:
+    assert parse_executor(text) == spec
+
+
+@pytest.mark.parametrize(
+    "text", ["thread", "dask-local:0", "dask-local:x", "dask://host", "dask://h:99999", ""]
+)
+def test_bad_executors_are_refused_by_name(text: str) -> None:
+    with pytest.raises(UsageError, match="--executor"):
+        parse_executor(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("90", 90), ("90s", 90), ("45m", 2700), ("2h", 7200), ("1h30m", 5400)]
+)
+def test_durations(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "soon", "0", "1d", "-5"])
+def test_bad_durations(text: str) -> None:
+    with pytest.raises(click.BadParameter):
+        parse_duration(text)
