@@ -28,6 +28,11 @@ def stream(result: ScanResult) -> Iterator[str]:
             "targets": result.targets,
             "counts": {status.name: tally.get(status, 0) for status in sorted(tally)},
             "notes": result.notes,
+            "executor": result.executor,
+            # Shards given up (timeout, deadline, a lost worker): their rules are ERROR.
+            "incomplete_shards": [
+                {"shard": shard, "reason": reason} for shard, reason in result.failed_shards
+            ],
         },
         "findings": Streamed(f.to_dict() for f in result.findings),
     }

@@ -110,6 +110,9 @@ def test_threads_and_dask_local_report_identical_findings(
     assert any(f["resource_id"].endswith("vat-records") for f in threads)
     doc = json.loads(runs["dask-local:2"].stdout)
     assert json.loads(runs["threads"].stdout)["scan"]["targets"] == doc["scan"]["targets"]
+    assert json.loads(runs["threads"].stdout)["scan"]["executor"] == "threads (16)"
+    assert doc["scan"]["executor"] == "dask-local (2 workers)"
+    assert doc["scan"]["incomplete_shards"] == []
 
 
 def test_a_silent_host_is_given_up_at_the_shard_timeout(
@@ -133,9 +136,9 @@ def test_a_silent_host_is_given_up_at_the_shard_timeout(
     assert all("timed out after 4 s" in f["message"] for f in silent)
     answered = [f for f in findings if f["target"] == sshd.target]
     assert answered and not any("timed out" in f["message"] for f in answered)
-    assert "1 shard(s) did not complete" in run.stderr + run.stdout or (
-        any("did not complete" in n for n in json.loads(run.stdout)["scan"].get("notes", []))
-    )
+    scan = json.loads(run.stdout)["scan"]
+    assert "1 shard(s) did not complete; their rules are ERROR:" in scan["notes"]
+    assert [s["shard"] for s in scan["incomplete_shards"]] == [f"ssh://{sshd.user}@{pit.spec}"]
 
 
 def test_the_deadline_ends_the_night_and_history_keeps_what_was_seen(
@@ -169,6 +172,12 @@ def test_the_deadline_ends_the_night_and_history_keeps_what_was_seen(
     assert run.code in (1, 3), run.explain()
     findings = _findings(run.stdout)
     late = [f for f in findings if f["target"] == f"ssh://{sshd.user}@{pit.spec}"]
+    assert json.loads(run.stdout)["scan"]["incomplete_shards"] == [
+        {
+            "shard": f"ssh://{sshd.user}@{pit.spec}",
+            "reason": "not completed by the --deadline of 8 s",
+        }
+    ]
     assert late and all("--deadline of 8 s" in f["message"] for f in late)
     assert {f["status"] for f in late} == {"ERROR"}
     history = souqscan("history", "--db", str(db))
