@@ -37,6 +37,7 @@ from scanner.transports.base import (
 )
 
 CONNECT_TIMEOUT = 10.0
+EOF_GRACE = 2.0  # how long output may trail a command's exit status
 # How long past its own timeout a batched command may run before we stop waiting: covers
 # timeout(1)'s grace before KILL, and hosts without timeout(1) at all.
 BATCH_GRACE = framing.KILL_AFTER + 5.0
@@ -235,6 +236,7 @@ class SshTransport(Transport):
         channel.shutdown_write()
         out, err = BoundedBuffer(), BoundedBuffer()
         deadline = time.monotonic() + timeout
+        exited: float | None = None
         while True:
             while channel.recv_ready():
                 out.add(channel.recv(65536))
@@ -242,17 +244,20 @@ class SshTransport(Transport):
                 err.add(channel.recv_stderr(65536))
             if out.overflowed or err.overflowed:
                 raise too_large(argv)
-            # exit-status follows all data on the channel, so nothing is left unread here.
-            if channel.exit_status_ready() and not channel.recv_ready():
-                break
+            # sshd may send exit-status while output is still in the pipes: the data is all in
+            # at EOF. A child of the command holding them open gets a short grace, no more.
+            if channel.exit_status_ready() and not (
+                channel.recv_ready() or channel.recv_stderr_ready()
+            ):
+                exited = exited or time.monotonic()
+                if channel.eof_received or channel.closed or time.monotonic() - exited > EOF_GRACE:
+                    break
             if channel.closed and not channel.exit_status_ready():
                 raise TargetUnreachable("the remote command ended without an exit status")
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise timed_out(argv, timeout)
             select.select([channel], [], [], min(remaining, 0.05))
-        while channel.recv_stderr_ready():
-            err.add(channel.recv_stderr(65536))
         return CommandResult(
             tuple(argv), channel.recv_exit_status(), out.getvalue(), err.getvalue()
         )
@@ -284,6 +289,7 @@ class SshTransport(Transport):
         section overruns its timeout (returned: it is the one that hangs)."""
         running = -1
         deadline = 0.0
+        exited: float | None = None
         while not parser.finished:
             # A flood stops the parse, and must stop the reading too.
             while channel.recv_ready() and not parser.finished:
@@ -295,7 +301,10 @@ class SshTransport(Transport):
             if parser.completed != running:
                 running = parser.completed
                 deadline = time.monotonic() + entries[running].timeout + BATCH_GRACE
-            ended = channel.exit_status_ready() or channel.eof_received or channel.closed
+            if channel.exit_status_ready():  # output may trail it (see _collect)
+                exited = exited or time.monotonic()
+            ended = channel.eof_received or channel.closed
+            ended = ended or (exited is not None and time.monotonic() - exited > EOF_GRACE)
             if ended and not (channel.recv_ready() or channel.recv_stderr_ready()):
                 return None  # the script ended early: what is missing runs on its own
             remaining = deadline - time.monotonic()

@@ -19,8 +19,8 @@ from scanner.collectors.prefetch import SWITCH, declared
 from scanner.engine import plan_for
 from scanner.model import TargetKind
 from scanner.registry import Registry
-from scanner.transports.base import ENV_PREFIX
-from scanner.transports.ssh import BATCH_GRACE
+from scanner.transports.base import ENV_PREFIX, Command
+from scanner.transports.ssh import BATCH_GRACE, HostSpec, SshOptions, SshTransport
 from tests.conftest import ServerFactory, require_root
 from tests.support import planted
 from tests.support.cli import CliResult, run_souqscan, ssh_args
@@ -137,3 +137,22 @@ def test_a_shell_that_cannot_batch_costs_speed_not_findings(
     assert channels == channels_alone + 1, (channels, channels_alone)
     assert len(sent) > len(set(map(tuple, sent)))  # sent in the batch, then again alone
     assert batched.duration < alone.duration + 10 + BATCH_GRACE + 30
+
+
+def test_output_is_complete_on_both_paths_even_when_it_trails_the_exit_status(
+    sshd: SshServer,
+) -> None:
+    """sshd may send a command's exit status before its pipes are drained: neither path may
+    return what had arrived by then as the whole output."""
+    argv = ("sh", "-c", "head -c 300000 /dev/zero; head -c 300000 /dev/zero >&2; exit 4")
+    options = SshOptions(identity=sshd.client_key, known_hosts=sshd.known_hosts)
+    spec = HostSpec("127.0.0.1", sshd.user, sshd.port)
+    with SshTransport(spec, options) as transport:
+        for attempt in range(15):
+            alone = transport._execute((*ENV_PREFIX, *argv), 60)
+            assert (alone.exit_status, len(alone.stdout), len(alone.stderr)) == (4, 300000, 300000)
+            command = Command((*argv, str(attempt)), timeout=60)  # $0: a new command each time
+            assert transport.prefetch([command]) == 1
+            batched = transport.run(command.argv)
+            sizes = (batched.exit_status, len(batched.stdout), len(batched.stderr))
+            assert sizes == (4, 300000, 300000)
