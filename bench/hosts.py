@@ -75,7 +75,7 @@ TRANSPORT_FAILURE = re.compile(
 START_WORKERS = 8  # sshd starts in parallel (keygen, sshd -t, launch, wait for the listener)
 RUN_TIMEOUT = 1800.0
 # souqscan's per-command timeout here. Its default (30 s) is for one host's commands on its
-# own CPU; on this fleet P apt simulations share 2 cores and a busy machine, exceed it, and
+# own CPU; on this fleet P apt package reads share 2 cores and a busy machine, exceed it, and
 # the hosts end as ERROR: a scan cut short would look faster than a complete one.
 SOUQSCAN_TIMEOUT = 600.0
 

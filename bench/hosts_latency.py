@@ -31,7 +31,7 @@ from scanner.collectors.prefetch import SWITCH
 from tests.support.cli import run_souqscan
 from tests.support.sshd import SshServer, known_hosts_line, start_sshd
 
-# The apt simulation alone takes seconds of CPU; leave it out to see the transport.
+# The apt package listing alone takes about a CPU-second; leave it out to see the transport.
 NO_APT = (
     "host.access,host.firewall,host.ids,host.logging,host.ssh,host.storage,"
     "host.patching.kernel,host.residency"

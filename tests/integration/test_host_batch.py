@@ -75,7 +75,7 @@ def test_full_scan_batched_is_a_few_channels_with_the_same_findings(
     hardened_sshd: SshServer, tmp_path: Path
 ) -> None:
     server = hardened_sshd
-    # A generous per-command timeout: the apt simulation on a busy two-core machine must not
+    # A generous per-command timeout: the apt listing on a busy two-core machine must not
     # time out on one side only.
     args = ("--timeout", "180")
     batched, conns, channels, sent = scan(server, tmp_path / "batched.jsonl", *args)

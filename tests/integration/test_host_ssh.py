@@ -115,7 +115,7 @@ def test_local_scan_returns_a_well_formed_report() -> None:
 
 def test_ssh_and_local_scans_of_one_machine_agree(sshd: SshServer) -> None:
     """The plain server runs commands on this very machine: both paths must see the same."""
-    # A generous per-command timeout: a timed-out apt simulation on one side only (the suite
+    # A generous per-command timeout: a timed-out apt listing on one side only (the suite
     # shares two cores) would be a difference in load, not in what the two paths see.
     result = run_souqscan(
         [*ssh_args(sshd.spec, sshd.client_key, sshd.known_hosts), "--local", "--timeout", "180"]

@@ -457,13 +457,13 @@ def patch(r01: str = "PASS", r02: str = "PASS") -> dict[str, str]:
 
 
 PATCHING_CASES = [
-    Case("patching-up-to-date", PATCH_CHECKS, patch(), apt_state(), tools=["apt-get"]),
+    Case("patching-up-to-date", PATCH_CHECKS, patch(), apt_state(), tools=["apt"]),
     Case(
         "patching-security-update-pending",
         PATCH_CHECKS,
         patch(r01="FAIL"),
         apt_state(security="1.0-1+deb12u1"),
-        tools=["apt-get"],
+        tools=["apt"],
     ),
     Case(
         # Pending, but not from a -security suite: HOST-PATCH-01 counts security fixes only.
@@ -471,14 +471,14 @@ PATCHING_CASES = [
         PATCH_CHECKS,
         patch(),
         apt_state(archive="1.1-1"),
-        tools=["apt-get"],
+        tools=["apt"],
     ),
     Case(
         "patching-stale-index",
         PATCH_CHECKS,
         patch(r02="FAIL"),
         apt_state(index_age_days=30),
-        tools=["apt-get"],
+        tools=["apt"],
     ),
     Case(
         # No index at all (container images delete it): unknown, never "nothing pending".
@@ -486,7 +486,7 @@ PATCHING_CASES = [
         PATCH_CHECKS,
         dict.fromkeys(patch(), "ERROR"),
         apt_state(index=False),
-        tools=["apt-get"],
+        tools=["apt"],
     ),
 ]
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from scanner.collectors import collector
 from scanner.collectors.host.common import CLOCK, OS_RELEASE_COMMAND, read_os_release
-from scanner.collectors.host.packages_apt import newest_release_file, parse_mtimes, simulate_upgrade
+from scanner.collectors.host.packages_apt import list_upgradable, newest_release_file, parse_mtimes
 from scanner.collectors.host.packages_dnf import FIND_REPOMD, Advisory, collect_dnf, package_name
 from scanner.errors import ObservationError, UnparsableOutput
 from scanner.transports.base import Transport
@@ -95,12 +95,12 @@ def _apt(transport: Transport, distribution: str) -> PackageState:
             unknown_reason="package index missing (no Release files in /var/lib/apt/lists); "
             "cannot tell what is pending",
         )
-    updates = simulate_upgrade(transport)
+    updates = list_upgradable(transport)
     return PackageState(
         "apt",
         distribution,
         len(updates),
-        tuple(sorted(u.name for u in updates if u.security)),
+        tuple(sorted({u.name for u in updates if u.security})),  # one name for all its archs
         age_days(now, newest),  # apt indexes publish no severity nor issue date: no advisories
     )
 

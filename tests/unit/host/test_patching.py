@@ -3,6 +3,7 @@ reconstructed outputs (tests/data/host.packages/<case>/, see each README)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,9 +15,10 @@ from scanner.baseline.loader import Baseline, load
 from scanner.collectors.host.common import detect_container, parse_os_release
 from scanner.collectors.host.packages import packages, summarise_advisories
 from scanner.collectors.host.packages_apt import (
-    SIMULATE,
+    LIST_UPGRADABLE,
+    PINNED,
     AptUpdate,
-    parse_apt_simulation,
+    parse_apt_upgradable,
     parse_mtimes,
 )
 from scanner.collectors.host.packages_dnf import (
@@ -96,8 +98,8 @@ def test_missing_apt_index_is_error_never_zero_pending(baseline: Baseline) -> No
     assert got["HOST-PATCH-02"] == {"package-index": "ERROR"}
     # what apt would have said, had we asked it: the false "nothing pending"
     assert (
-        parse_apt_simulation(
-            _text("debian12-no-apt-lists", "apt-get-s-dist-upgrade.not-consulted.txt")
+        parse_apt_upgradable(
+            _text("debian12-no-apt-lists", "apt-list-upgradable.not-consulted.txt")
         )
         == []
     )
@@ -106,68 +108,111 @@ def test_missing_apt_index_is_error_never_zero_pending(baseline: Baseline) -> No
 # --- apt --------------------------------------------------------------------------------
 
 
-def test_apt_simulation_captured_debian12() -> None:
-    updates = parse_apt_simulation(_text("debian12-security-pending", "apt-get-s-dist-upgrade.txt"))
+def test_apt_list_captured_debian12() -> None:
+    updates = parse_apt_upgradable(_text("debian12-security-pending", "apt-list-upgradable.txt"))
     assert len(updates) == 137
     assert sum(u.security for u in updates) == 87
     by_name = {u.name: u for u in updates}
     assert by_name["liblzma5"] == AptUpdate(
-        "liblzma5", "5.4.1-1", "5.4.1-1+deb12u2", ("Debian-Security:12/oldstable-security",)
+        "liblzma5", "5.4.1-1", "5.4.1-1+deb12u2", "amd64", ("oldstable-security",)
     )
-    assert by_name["libgcrypt20"].origins == (
-        "Debian:12.15/oldstable",
-        "Debian-Security:12/oldstable-security",
-    )
+    assert by_name["libgcrypt20"].origins == ("oldstable", "oldstable-security")
     assert by_name["libgcrypt20"].security is True
     assert by_name["base-files"] == AptUpdate(
-        "base-files", "12.4+deb12u11", "12.4+deb12u15", ("Debian:12.15/oldstable",)
+        "base-files", "12.4+deb12u11", "12.4+deb12u15", "amd64", ("oldstable",)
     )
     assert by_name["base-files"].security is False
+    assert by_name["tzdata"].architecture == "all"
 
 
-def test_apt_new_install_and_ubuntu_security_pocket() -> None:
+def test_apt_list_empty_is_nothing_pending() -> None:
+    assert parse_apt_upgradable(_text("debian12-up-to-date", "apt-list-upgradable.txt")) == []
+
+
+# Reconstructed from apt's documented line format (Ubuntu 24.04 with i386 enabled): one
+# package upgradable on two architectures, under the same name on both lines.
+LIBC6_TWO_ARCHS = (
+    "libc6/noble-updates,noble-security 2.39-0ubuntu8.4 amd64 [upgradable from: 2.39-0ubuntu8.3]\n"
+    "libc6/noble-updates,noble-security 2.39-0ubuntu8.4 i386 [upgradable from: 2.39-0ubuntu8.3]\n"
+)
+
+
+def test_apt_list_ubuntu_pockets_epochs_and_multiarch() -> None:
     text = (
-        "Inst linux-image-6.8.0-51-generic (6.8.0-51.52 Ubuntu:24.04/noble-updates, "
-        "Ubuntu:24.04/noble-security [amd64])\n"
-        "Inst snapd [2.63+24.04] (2.66.1+24.04 Ubuntu:24.04/noble-updates [amd64]) []\n"
-        "1 upgraded, 1 newly installed, 0 to remove and 0 not upgraded.\n"
+        "Listing...\n"
+        f"{LIBC6_TWO_ARCHS}"
+        "libpam0g/noble-updates 1.5.3-5ubuntu5.1 amd64 [upgradable from: 1.5.3-5ubuntu5]\n"
+        "vim/noble-updates,noble-security 2:9.1.0016-1ubuntu7.5 amd64 "
+        "[upgradable from: 2:9.1.0016-1ubuntu7.3]\n"
+        "zoom/unknown 6.2.11.5069 amd64 [upgradable from: 6.1.1.443]\n"
     )
-    assert parse_apt_simulation(text) == [
-        AptUpdate(
-            "linux-image-6.8.0-51-generic",
-            None,
-            "6.8.0-51.52",
-            ("Ubuntu:24.04/noble-updates", "Ubuntu:24.04/noble-security"),
-        ),
-        AptUpdate("snapd", "2.63+24.04", "2.66.1+24.04", ("Ubuntu:24.04/noble-updates",)),
+    updates = parse_apt_upgradable(text)
+    assert [(u.name, u.architecture, u.security) for u in updates] == [
+        ("libc6", "amd64", True),
+        ("libc6", "i386", True),
+        ("libpam0g", "amd64", False),
+        ("vim", "amd64", True),
+        ("zoom", "amd64", False),  # a repository whose Release names no suite
     ]
-    assert [u.security for u in parse_apt_simulation(text)] == [True, False]
+    assert updates[3] == AptUpdate(
+        "vim",
+        "2:9.1.0016-1ubuntu7.3",
+        "2:9.1.0016-1ubuntu7.5",
+        "amd64",
+        ("noble-updates", "noble-security"),
+    )
+
+
+def test_apt_multiarch_counts_each_architecture_names_the_package_once() -> None:
+    listing = _result(tuple(LIST_UPGRADABLE), 0, f"Listing...\n{LIBC6_TWO_ARCHS}")
+    state = packages.collect(_with("ubuntu2404-security-pending-reboot", list=listing))
+    assert (state.pending_updates, state.security_updates) == (2, ("libc6",))
 
 
 @pytest.mark.parametrize(
     ("text", "why"),
     [
-        ("Reading package lists...\n", "no 'N upgraded"),
+        ("", "empty or does not end with a newline"),
+        ("Listing...", "empty or does not end with a newline"),
+        # cut right after a whole line's "]": only the missing newline tells
         (
-            "Inst bash [5.2] (5.3 Debian:12/stable [amd64])\n"
-            "0 upgraded, 0 newly installed, 0 to remove\n",
-            "announced 0",
+            "Listing...\nbash/stable 5.3 amd64 [upgradable from: 5.2]",
+            "does not end with a newline",
         ),
-        ("Inst bash garbage\n1 upgraded, 0 newly installed, 0 to remove\n", "unexpected apt-get"),
-        ("", "no 'N upgraded"),
+        ("bash/stable 5.3 amd64 [upgradable from: 5.2]\n", "no 'Listing...' header"),
+        ("\nListing...\n", "no 'Listing...' header"),
+        ("Listing... 50%\rListing... Done\n", "no 'Listing...' header"),
+        ("Listing...\nbash/stable 5.3 amd64 [upgradable from: 5.\n", "unexpected apt list"),
+        ("Listing...\nbash/stable 5.3 amd64\n", "unexpected apt list"),  # a plain `apt list`
+        ("Listing...\nbash/stable,now 5.2 amd64 [installed]\n", "unexpected apt list"),
+        ("Listing...\nbash/stable 5.3 amd64 [upgradable from: 5.2] extra\n", "unexpected apt"),
+        ("Listing...\nbash 5.3 amd64 [upgradable from: 5.2]\n", "unexpected apt list"),
+        ("Listing...\nb\x1b[32mash/stable 5.3 amd64 [upgradable from: 5.2]\n", "unexpected"),
+        ("Listing...\n\nbash/stable 5.3 amd64 [upgradable from: 5.2]\n", "unexpected apt"),
+        ("Listing...\nE: The package lists or status file could not be parsed\n", "unexpected"),
+        (
+            "Listing...\n"
+            "bash/stable 5.3 amd64 [upgradable from: 5.2]\n"
+            "  GNU Bourne Again SHell\n",  # List-Include-Summary, had it not been pinned
+            "unexpected apt list",
+        ),
+        (
+            "Listing...\n"
+            "bash/stable 5.3 amd64 [upgradable from: 5.2]\n"
+            "bash/stable-security 5.3 amd64 [upgradable from: 5.2]\n",
+            "bash:amd64 twice",
+        ),
     ],
 )
-def test_apt_simulation_refuses_truncated_or_foreign_output(text: str, why: str) -> None:
+def test_apt_list_refuses_truncated_garbled_or_foreign_output(text: str, why: str) -> None:
     with pytest.raises(UnparsableOutput, match=why):
-        parse_apt_simulation(text)
+        parse_apt_upgradable(text)
 
 
-def test_apt_simulation_crlf_tolerated() -> None:
-    text = (
-        "Inst bash [5.2] (5.3 Debian-Security:12/stable-security [amd64])\r\n"
-        "1 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.\r\n"
-    )
-    assert [u.security for u in parse_apt_simulation(text)] == [True]
+def test_apt_list_crlf_tolerated() -> None:
+    # What a pseudo-terminal makes of apt's newlines.
+    text = "Listing...\r\nbash/stable-security 5.3 amd64 [upgradable from: 5.2]\r\n"
+    assert [u.security for u in parse_apt_upgradable(text)] == [True]
 
 
 def test_mtimes() -> None:
@@ -176,20 +221,60 @@ def test_mtimes() -> None:
         parse_mtimes("find: weird\n")
 
 
+# Captured on the Debian 12 machine: `apt list --upgradable` (pinned) over lists whose
+# Packages files were overwritten with garbage.
+BROKEN_APT_STDERR = (
+    "E: LZ4F: /tmp/brokenlists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages"
+    ".lz4 Read error (18446744073709551603: ERROR_frameType_unknown)\n"
+    "E: The package lists or status file could not be parsed or opened.\n"
+)
+# Captured likewise: what an apt that ignored the pinned Disable-Script-Warning prints.
+SCRIPT_WARNING = (
+    "\nWARNING: apt does not have a stable CLI interface. Use with caution in scripts.\n\n"
+)
+
+
 def test_apt_failure_is_an_error_not_zero() -> None:
-    failing = _result(
-        tuple(SIMULATE),
-        100,
-        err="E: The package lists or status file could not be parsed or opened.",
-    )
-    with pytest.raises(ObservationError, match="could not be parsed"):
-        packages.collect(_with("debian12-security-pending", sim=failing))
+    failing = _result(tuple(LIST_UPGRADABLE), 100, err=BROKEN_APT_STDERR)
+    with pytest.raises(ObservationError, match="LZ4F") as raised:
+        packages.collect(_with("debian12-security-pending", list=failing))
+    assert type(raised.value) is ObservationError
+    # apt's own error, not its script warning, even when the warning comes first
+    warned = _result(tuple(LIST_UPGRADABLE), 100, err=SCRIPT_WARNING + BROKEN_APT_STDERR)
+    with pytest.raises(ObservationError, match="E: LZ4F"):
+        packages.collect(_with("debian12-security-pending", list=warned))
+
+
+def test_apt_script_warning_is_not_a_failure() -> None:
+    listing = _text("debian12-security-pending", "apt-list-upgradable.txt")
+    warned = _result(tuple(LIST_UPGRADABLE), 0, listing, err=SCRIPT_WARNING)
+    state = packages.collect(_with("debian12-security-pending", list=warned))
+    assert (state.pending_updates, state.pending_security_updates) == (137, 87)
+
+
+def test_apt_garbled_listing_is_unparsable_not_fewer_updates() -> None:
+    listing = _text("debian12-security-pending", "apt-list-upgradable.txt")
+    # cut right after a line's "]", where only the missing newline betrays it
+    cut = _result(tuple(LIST_UPGRADABLE), 0, listing[: listing.index("]", 1000) + 1])
+    with pytest.raises(UnparsableOutput):
+        packages.collect(_with("debian12-security-pending", list=cut))
+
+
+def test_apt_list_is_read_only_and_pins_its_output_shape() -> None:
+    options = [b for a, b in itertools.pairwise(LIST_UPGRADABLE) if a == "-o"]
+    assert options == [f"{key}={value}" for key, value in PINNED]
+    assert dict(PINNED)["APT::Cmd::Installed"] == "0"  # would override --upgradable
+    # the only words that are not options: no update, upgrade or install
+    assert [w for w in LIST_UPGRADABLE if w not in options and not w.startswith("-")] == [
+        "apt",
+        "list",
+    ]
 
 
 def test_apt_not_installed() -> None:
-    missing = _result(tuple(SIMULATE), 127, err="env: 'apt-get': No such file or directory")
+    missing = _result(tuple(LIST_UPGRADABLE), 127, err="env: 'apt': No such file or directory")
     with pytest.raises(CommandNotFound):
-        packages.collect(_with("debian12-security-pending", sim=missing))
+        packages.collect(_with("debian12-security-pending", list=missing))
 
 
 def test_apt_lists_unreadable() -> None:
