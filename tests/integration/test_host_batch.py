@@ -20,7 +20,7 @@ from scanner.engine import plan_for
 from scanner.model import TargetKind
 from scanner.registry import Registry
 from scanner.transports.base import ENV_PREFIX, Command
-from scanner.transports.ssh import BATCH_GRACE, HostSpec, SshOptions, SshTransport
+from scanner.transports.ssh import HostSpec, SshOptions, SshTransport
 from tests.conftest import ServerFactory, require_root
 from tests.support import planted
 from tests.support.cli import CliResult, run_souqscan, ssh_args
@@ -136,7 +136,6 @@ def test_a_shell_that_cannot_batch_costs_speed_not_findings(
     # The one failed batch, then each command on its own: no batch is tried twice.
     assert channels == channels_alone + 1, (channels, channels_alone)
     assert len(sent) > len(set(map(tuple, sent)))  # sent in the batch, then again alone
-    assert batched.duration < alone.duration + 10 + BATCH_GRACE + 30
 
 
 def test_output_is_complete_on_both_paths_even_when_it_trails_the_exit_status(

@@ -83,8 +83,6 @@ def test_other_hosts_are_still_scanned_when_some_cannot_be_reached(
     assert only_errors(result, silent) == (
         f"127.0.0.1:{silent_listener}: no SSH handshake within 2s (silent, or not an SSH server)"
     )
-    # Hosts run in parallel: the silent one costs one --timeout, not one per check.
-    assert result.duration < 15
 
 
 def test_wrong_host_key_is_refused(
@@ -173,7 +171,6 @@ def test_silent_listener_times_out_quickly(silent_listener: int, other_key: Path
     assert only_errors(result, target) == (
         f"127.0.0.1:{silent_listener}: no SSH handshake within 1s (silent, or not an SSH server)"
     )
-    assert result.duration < 10
 
 
 # --- command faults, planted with a fake /usr/sbin/sshd --------------------------------
@@ -269,7 +266,6 @@ def test_command_fault(
     assert result.statuses(server.target) == {**fault.statuses, **FW_EMPTY_NETNS}
     if fault.reason is not None:
         assert set(errors_by_rule(result, server.target).values()) == {fault.reason}
-    assert result.duration < 20
     commands = [json.loads(line)["argv"][4:] for line in audit.read_text().splitlines()]
     assert ["sshd", "-T"] in commands
     if fault.statuses == WEAK_FILE:
@@ -344,7 +340,6 @@ def test_sudo_without_a_sudoers_entry_is_an_error_not_a_hang(
         **dict.fromkeys(SSH_RULES, NEEDS_ROOT),
         **dict.fromkeys(FW_RULES, "sudo -n refused `nft`: sudo: a password is required"),
     }
-    assert result.duration < 30
     sudo_runs = [
         e["argv"][:3]
         for e in map(json.loads, audit.read_text().splitlines())

@@ -204,7 +204,6 @@ def test_slow_route_times_out_as_error(arm: FakeArm, azure_cli: Any) -> None:
     assert run.code == 3, run.explain()
     messages = {m for ms in errors(run).values() for m in ms}
     assert len(messages) == 1 and "cannot reach ARM" in messages.pop()
-    assert run.duration < 60
 
 
 def test_closed_port_is_error_for_everything(arm: FakeArm, azure_cli: Any) -> None:
