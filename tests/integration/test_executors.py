@@ -9,9 +9,13 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
+import subprocess
+import sys
 import textwrap
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +42,7 @@ from tests.integration.aws.conftest import (  # noqa: F401
     souqscan,
 )
 from tests.integration.aws.conftest import Runner as Cli
-from tests.support.sshd import SshServer, known_hosts_line
+from tests.support.sshd import SshServer, free_port, known_hosts_line
 from tests.support.tarpit import Tarpit, tarpit
 
 # Checks whose facts other tests running in parallel do not change (host.access reads the
@@ -185,6 +189,71 @@ def test_the_deadline_ends_the_night_and_history_keeps_what_was_seen(
     assert "ERROR" in history.stdout
     stored = souqscan("diff", "--db", str(db), "-f", "json")
     assert "no earlier scan" in stored.stderr  # the one scan is complete and recorded
+
+
+# --- an existing Dask scheduler (dask://), with a worker process of its own -------------
+
+
+@pytest.fixture
+def dask_cluster(tmp_path: Path) -> Iterator[str]:
+    """`dask scheduler` and one `dask worker` on 127.0.0.1, no dashboards; stopped by PID."""
+    port = free_port()
+    address = f"127.0.0.1:{port}"
+    dask = str(Path(sys.executable).parent / "dask")
+    quiet = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    log = (tmp_path / "dask.log").open("w")
+    procs = [
+        subprocess.Popen(
+            [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+            stdout=log, stderr=subprocess.STDOUT, env=quiet,
+        ),
+    ]  # fmt: skip
+    try:
+        _wait_for_port(port)
+        procs.append(
+            subprocess.Popen(
+                [dask, "worker", f"tcp://{address}", "--host", "127.0.0.1", "--nworkers", "1",
+                 "--nthreads", "2", "--no-dashboard", "--no-nanny"],
+                stdout=log, stderr=subprocess.STDOUT, env=quiet,
+            )
+        )  # fmt: skip
+        yield address
+    finally:
+        for proc in reversed(procs):
+            os.kill(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait()
+        log.close()
+
+
+def _wait_for_port(port: int) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"the Dask scheduler did not listen on 127.0.0.1:{port}")
+
+
+def test_an_existing_scheduler_runs_the_same_scan(
+    sshd: SshServer,
+    dask_cluster: str,
+    souqscan: Cli,  # noqa: F811
+) -> None:
+    args = ["host", sshd.spec, "--identity", str(sshd.client_key), "--known-hosts",
+            str(sshd.known_hosts), "--checks", "host.ssh", "-f", "json"]  # fmt: skip
+    # The worker may still be registering: the client waits for the scheduler, and a shard
+    # submitted before any worker exists simply waits for one.
+    remote = souqscan(*args, "--executor", f"dask://{dask_cluster}")
+    local = souqscan(*args, "--executor", "threads")
+    for run in (remote, local):
+        assert run.code in (0, 1), run.explain()
+    assert _findings(remote.stdout) == _findings(local.stdout)
+    assert json.loads(remote.stdout)["scan"]["executor"] == (f"dask scheduler tcp://{dask_cluster}")
 
 
 # --- a worker process that dies mid-shard (Python API: the test owns the cluster) --------
