@@ -31,6 +31,8 @@ class DaskExecutor:
             raise UsageError(
                 "the Dask executors need dask.distributed: pip install 'souqscan[dask]'"
             ) from exc
+        if not logging.getLogger().isEnabledFor(logging.DEBUG):  # --debug shows Dask's logs
+            logging.getLogger("distributed").setLevel(logging.ERROR)
         self._cluster: Any = None
         self._futures: dict[Any, Any] = {}
         self._baseline: Any = None
@@ -38,12 +40,15 @@ class DaskExecutor:
             processes = max(1, workers or 2)
             with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
                 # Loopback only and no dashboard: a scanner opens no port to the network.
+                # The scheduler's HTTP health routes still listen: on a random loopback
+                # port, not the fixed 8787 a second scan would collide with.
                 self._cluster = distributed.LocalCluster(
                     n_workers=processes,
                     threads_per_worker=max(1, concurrency // processes),
                     processes=True,
                     host="127.0.0.1",
                     dashboard_address=None,
+                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                     silence_logs=logging.ERROR,
                 )
             self._client = distributed.Client(self._cluster)

@@ -191,6 +191,30 @@ def test_the_deadline_ends_the_night_and_history_keeps_what_was_seen(
     assert "no earlier scan" in stored.stderr  # the one scan is complete and recorded
 
 
+def test_the_local_cluster_listens_on_loopback_only() -> None:
+    executor = ExecutorSpec("dask-local", workers=2).build(2)
+    assert isinstance(executor, DaskExecutor)
+    try:
+        pids = {os.getpid(), *executor.client.run(os.getpid).values()}
+        pids |= {int(p) for pid in list(pids) for p in _children(pid)}  # the nannies' side
+        listening = subprocess.run(
+            ["ss", "-Hltnp"], capture_output=True, text=True, check=True
+        ).stdout.splitlines()
+        ours = [line for line in listening if any(f"pid={pid}," in line for pid in pids)]
+    finally:
+        executor.close()
+    assert len(ours) >= 3  # the scheduler and two workers, at least
+    for line in ours:
+        local = line.split()[3]
+        assert local.startswith("127.0.0.1:"), line
+        assert not local.endswith(":8787"), line  # no fixed dashboard port
+
+
+def _children(pid: int) -> list[str]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return path.read_text().split() if path.exists() else []
+
+
 # --- an existing Dask scheduler (dask://), with a worker process of its own -------------
 
 
