@@ -131,7 +131,9 @@ class History:
             return int(cur.lastrowid or 0)
 
     def add(self, scan_id: int, findings: Iterable[Finding]) -> None:
-        rows = [
+        # A generator, not a list: sqlite3 pulls the rows one at a time, so a shard of
+        # 100,000 findings is not held a second time as JSON text while it is written.
+        rows = (
             (
                 scan_id,
                 f.fingerprint,
@@ -143,7 +145,7 @@ class History:
                 json.dumps(f.to_dict(), ensure_ascii=False),
             )
             for f in findings
-        ]
+        )
         with self._tx() as db:
             db.executemany("INSERT OR REPLACE INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
 

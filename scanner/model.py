@@ -114,7 +114,7 @@ class Observation:
         return cls(resource, not_applicable=reason)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     """One rule's verdict on one resource of one target: the record every report is built from."""
 
