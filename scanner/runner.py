@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -37,7 +36,6 @@ class RunSummary:
     targets: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (shard, why)
-    counts: Counter[str] = field(default_factory=Counter)
     shards: int = 0
     retried: int = 0
 

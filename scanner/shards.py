@@ -15,7 +15,7 @@ import functools
 import os
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from scanner.baseline.loader import Baseline
@@ -90,14 +90,7 @@ def run_shard(shard: Shard, baseline: Baseline, registry: Registry | None = None
     notes: list[str] = []
     target = shard.source.open(notes)
     if shard.labels:
-        target = Target(
-            target.id,
-            target.kind,
-            target.connect,
-            target.close,
-            target.notes,
-            {**shard.labels, **target.labels},
-        )
+        target = replace(target, labels={**shard.labels, **target.labels})
     findings = scan_target(target, plan, baseline.classification)
     return ShardResult(shard.id, target.id, findings, [*target.notes, *notes])
 

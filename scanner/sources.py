@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -79,13 +79,12 @@ class AwsSource:
         )
         log = cloud.ApiLog(Path(self.audit_log) if self.audit_log else None)
         target = account_target(cloud.AwsSession(options, log), self.regions, notes)
-        if target.id == UNIDENTIFIED:
-            target = Target(self.name, target.kind, target.connect)
 
         def close(_account: Any) -> None:
             log.close()
 
-        return Target(target.id, target.kind, target.connect, close, target.notes, target.labels)
+        name = self.name if target.id == UNIDENTIFIED else target.id
+        return replace(target, id=name, close=close)
 
 
 @functools.cache

@@ -109,7 +109,12 @@ def as_json(obs: Observation) -> dict[str, Any]:
 
 def observed(case: Path, checks: Sequence[Check[Any]]) -> dict[str, Any]:
     """Each check's observations by resource, or the collector's error kind and reason."""
-    facts = Facts(CaseTransport(case))
+    return observe(CaseTransport(case), checks)
+
+
+def observe(transport: Transport, checks: Sequence[Check[Any]]) -> dict[str, Any]:
+    """``observed`` through a given transport (a recorded case, warmed or not)."""
+    facts = Facts(transport)
     out: dict[str, Any] = {}
     for check in checks:
         try:

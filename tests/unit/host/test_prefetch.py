@@ -15,12 +15,11 @@ import pytest
 
 from checks.host import ids as ids_checks
 from checks.host import logging as logging_checks
-from scanner.collectors import Facts
 from scanner.collectors.prefetch import DISCOVERY_ROUNDS, warm
 from scanner.errors import ObservationError
 from scanner.registry import Check, checks_in
 from scanner.transports.base import BatchEntry, CommandResult
-from tests.unit.host.host_case import CaseTransport, as_json, case_dirs
+from tests.unit.host.host_case import CaseTransport, case_dirs, observe
 
 
 class BatchingCaseTransport(CaseTransport):
@@ -43,19 +42,6 @@ class BatchingCaseTransport(CaseTransport):
             except ObservationError as exc:
                 found[index] = exc
         return found
-
-
-def observe(transport: CaseTransport, checks: Sequence[Check[Any]]) -> dict[str, Any]:
-    facts = Facts(transport)
-    out: dict[str, Any] = {}
-    for check in checks:
-        try:
-            out[check.id] = {
-                o.resource: as_json(o) for o in check.observe(facts.get(check.collector))
-            }
-        except ObservationError as exc:
-            out[check.id] = {"error": type(exc).__name__, "reason": exc.reason}
-    return out
 
 
 CASES = [
