@@ -200,6 +200,11 @@ class Server:
             Counter({(s, int(c)): n for s, c, n in doc["statuses"]}),
         )
 
+    def cpu_seconds(self) -> float:
+        """CPU time the server process (moto and the front) has used so far."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def reset(self) -> None:
         request = urllib.request.Request(  # noqa: S310 - loopback http
             self.moto + "/moto-api/reset", b"", {"Content-Type": "text/plain"}, method="POST"
@@ -392,6 +397,108 @@ def minimum_reads(counts: dict[str, int], regions: int) -> int:
     return total + sum(counts.get(kind, 0) * reads for kind, reads in PER_ITEM.items())
 
 
+# -- the floor: the minimum reads, made by a bare boto3 client --------------------------------
+
+FLOOR_WORKERS = 16
+
+
+def _pages(call: Callable[..., Any], key: str, token: str, out: str, **kwargs: Any) -> list[Any]:
+    """Every item of a paged list call (ignoring an error: the floor only makes requests)."""
+    items: list[Any] = []
+    while True:
+        try:
+            page = call(**kwargs)
+        except Exception:  # noqa: BLE001 - a call moto lacks still counts as made
+            return items
+        items += page.get(key, [])
+        nxt = page.get(out)
+        if not nxt:
+            return items
+        kwargs[token] = nxt
+
+
+def floor(url: str, regions: Sequence[str]) -> None:
+    """The minimum set of reads (``LISTS`` and ``PER_ITEM``) with a thread pool and no
+    judging: what the reads alone cost on this server. Run as a subprocess (``--floor``)."""
+    clients: dict[tuple[str, str], Any] = {}
+    lock = threading.Lock()
+
+    def c(service: str, region: str = "us-east-1") -> Any:
+        with lock:
+            if (service, region) not in clients:
+                clients[(service, region)] = client(url, service, region)
+            return clients[(service, region)]
+
+    def tolerant(call: Callable[..., Any], **kwargs: Any) -> Any:
+        try:
+            return call(**kwargs)
+        except Exception:  # noqa: BLE001
+            return {}
+
+    def global_lists() -> list[Callable[[], object]]:
+        buckets = [b["Name"] for b in tolerant(c("s3").list_buckets).get("Buckets", [])]
+        users = [u["UserName"] for u in _pages(c("iam").list_users, "Users", "Marker", "Marker",
+                                               MaxItems=1000)]  # fmt: skip
+        tolerant(c("iam").get_account_summary)
+        tolerant(c("rds").describe_global_clusters)
+        s3, iam = c("s3"), c("iam")
+        jobs: list[Callable[[], object]] = []
+        for b in buckets:
+            jobs += [partial(tolerant, s3.get_bucket_encryption, Bucket=b),
+                     partial(tolerant, s3.get_bucket_versioning, Bucket=b)]  # fmt: skip
+        for u in users:
+            jobs += [partial(tolerant, iam.get_login_profile, UserName=u),
+                     partial(tolerant, iam.list_access_keys, UserName=u),
+                     partial(tolerant, iam.list_mfa_devices, UserName=u)]  # fmt: skip
+        return jobs
+
+    def region_lists(r: str) -> list[Callable[[], object]]:
+        ec2, rds, ddb, kms = c("ec2", r), c("rds", r), c("dynamodb", r), c("kms", r)
+        _pages(c("resourcegroupstaggingapi", r).get_resources, "ResourceTagMappingList",
+               "PaginationToken", "PaginationToken", ResourcesPerPage=100)  # fmt: skip
+        for name, key in (("describe_instances", "Reservations"), ("describe_volumes", "Volumes"),
+                          ("describe_security_groups", "SecurityGroups"),
+                          ("describe_network_acls", "NetworkAcls"), ("describe_vpcs", "Vpcs"),
+                          ("describe_flow_logs", "FlowLogs")):  # fmt: skip
+            _pages(getattr(ec2, name), key, "NextToken", "NextToken", MaxResults=1000)
+        _pages(ec2.describe_snapshots, "Snapshots", "NextToken", "NextToken", MaxResults=1000,
+               OwnerIds=["self"])  # fmt: skip
+        tolerant(ec2.get_ebs_encryption_by_default)
+        tolerant(c("network-firewall", r).list_firewalls)
+        for name, key in (("describe_db_instances", "DBInstances"),
+                          ("describe_db_clusters", "DBClusters"),
+                          ("describe_db_snapshots", "DBSnapshots"),
+                          ("describe_db_cluster_snapshots", "DBClusterSnapshots")):  # fmt: skip
+            _pages(getattr(rds, name), key, "Marker", "Marker", MaxRecords=100)
+        tables = _pages(ddb.list_tables, "TableNames", "ExclusiveStartTableName",
+                        "LastEvaluatedTableName", Limit=100)  # fmt: skip
+        efs = c("efs", r)
+        _pages(efs.describe_file_systems, "FileSystems", "Marker", "NextMarker", MaxItems=100)
+        tolerant(efs.describe_replication_configurations)
+        keys = _pages(kms.list_keys, "Keys", "Marker", "NextMarker", Limit=1000)
+        _pages(kms.list_aliases, "Aliases", "Marker", "NextMarker", Limit=100)
+        tolerant(c("cloudtrail", r).describe_trails)
+        tolerant(c("guardduty", r).list_detectors)
+        tolerant(c("inspector2", r).batch_get_account_status)
+        tolerant(c("ssm", r).describe_instance_information)
+        tolerant(c("backup", r).list_backup_vaults)
+        tolerant(c("backup", r).list_backup_plans)
+        jobs: list[Callable[[], object]] = []
+        for t in tables:
+            jobs += [partial(tolerant, ddb.describe_table, TableName=t),
+                     partial(tolerant, ddb.describe_continuous_backups, TableName=t)]  # fmt: skip
+        for k in keys:
+            jobs += [partial(tolerant, kms.describe_key, KeyId=k["KeyId"]),
+                     partial(tolerant, kms.get_key_rotation_status, KeyId=k["KeyId"])]  # fmt: skip
+        return jobs
+
+    with ThreadPoolExecutor(max_workers=FLOOR_WORKERS) as pool:
+        listed = [pool.submit(global_lists)] + [pool.submit(region_lists, r) for r in regions]
+        items = [job for future in listed for job in future.result()]
+        for future in [pool.submit(job) for job in items]:
+            future.result()
+
+
 # -- running a scanner ----------------------------------------------------------------------
 
 
@@ -407,6 +514,7 @@ class Run:
     calls: int | None = None  # API calls the scanner logged itself (souqscan's --audit-log)
     top_calls: list[tuple[str, int]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    server_cpu: float = math.nan  # CPU seconds the server spent answering this run
 
     @property
     def per_resource(self) -> float:
@@ -461,7 +569,7 @@ def run_souqscan(srv: Server, work: Path, resources: int) -> Run:
     )
     audit.unlink(missing_ok=True)
     guard, refused = _guard(work)
-    before = srv.tally()
+    before, cpu = srv.tally(), srv.cpu_seconds()
     seconds, code, rss = measure(
         [sys.executable, "-c", "from scanner.cli import main; main()", "aws",
          "--endpoint-url", srv.front, "--regions", ",".join(REGIONS),
@@ -471,6 +579,7 @@ def run_souqscan(srv: Server, work: Path, resources: int) -> Run:
     )  # fmt: skip
     tally = srv.tally().minus(before)
     run = Run("souqscan", seconds, code, rss, tally, resources)
+    run.server_cpu = srv.cpu_seconds() - cpu
     if report.exists():
         findings = json.loads(report.read_text(encoding="utf-8"))["findings"]
         run.findings = Counter(f["status"] for f in findings)
@@ -484,6 +593,30 @@ def run_souqscan(srv: Server, work: Path, resources: int) -> Run:
         run.top_calls = actions.most_common(8)
     run.notes += _refused(refused)
     return run
+
+
+def run_floor(srv: Server, work: Path, resources: int) -> Run:
+    """The minimum reads by a bare boto3 client (``--floor``): the time to beat."""
+    guard, refused = _guard(work)
+    before, cpu = srv.tally(), srv.cpu_seconds()
+    seconds, code, rss = measure(
+        [sys.executable, __file__, "--floor", srv.front, "--regions", ",".join(REGIONS)],
+        {**scanner_env(guard, refused), "PYTHONPATH": f"{guard}{os.pathsep}{ROOT}"},
+        work / "floor.log",
+    )
+    run = Run("floor", seconds, code, rss, srv.tally().minus(before), resources)
+    run.server_cpu = srv.cpu_seconds() - cpu
+    run.notes += _refused(refused)
+    return run
+
+
+def median_run(runs: list[Run]) -> Run:
+    """The run of median time; every time and peak RSS of the repeats noted beside it."""
+    chosen = sorted(runs, key=lambda r: r.seconds)[len(runs) // 2]
+    if len(runs) > 1:
+        each = ", ".join(f"{r.seconds:.1f}s/{r.rss_mib:.0f}MiB" for r in runs)
+        chosen.notes.insert(0, f"median of {len(runs)} runs: {each}")
+    return chosen
 
 
 def ensure_prowler() -> Path | None:
@@ -532,7 +665,7 @@ def run_prowler(
 ) -> Run:
     out, log = work / "prowler", work / "prowler.log"
     guard, refused = _guard(work)
-    before = srv.tally()
+    before, cpu = srv.tally(), srv.cpu_seconds()
     seconds, code, rss = measure(
         [str(prowler), "aws", "--region", *regions, "--checks", *PROWLER_CHECKS,
          "--output-formats", "json-ocsf", "--output-directory", str(out),
@@ -544,6 +677,7 @@ def run_prowler(
     per_region = sum(v for k, v in counts.items() if k in PER_REGION) // len(REGIONS)
     resources = per_region * len(regions) + counts["iam users"]
     run = Run("prowler", seconds, code, rss, tally, resources)
+    run.server_cpu = srv.cpu_seconds() - cpu
     report = out / "prowler.ocsf.json"
     if report.exists():
         try:
@@ -590,16 +724,21 @@ def report(n: int, counts: dict[str, int], planting: float, runs: list[Run]) -> 
     print(f"\nN={n}: {total} resources planted in {planting:.0f}s "
           f"({', '.join(f'{v} {k}' for k, v in counts.items())})", flush=True)  # fmt: skip
     print(f"  {'tool':9} {'resources':>9} {'seconds':>8} {'requests':>9} {'req/res':>8} "
-          f"{'req/s':>6} {'RSS MiB':>8}  exit  findings")  # fmt: skip
+          f"{'req/s':>6} {'RSS MiB':>8} {'srv CPU':>7}  exit  findings")  # fmt: skip
     for r in runs:
         findings = dict(sorted(r.findings.items()))
         print(f"  {r.tool:9} {r.resources:9d} {r.seconds:8.2f} {r.tally.requests:9d} "
-              f"{r.per_resource:8.2f} {r.tally.requests / r.seconds:6.0f} {r.rss_mib:8.1f}  "
-              f"{r.code:4d}  {findings}")  # fmt: skip
+              f"{r.per_resource:8.2f} {r.tally.requests / r.seconds:6.0f} {r.rss_mib:8.1f} "
+              f"{r.server_cpu:7.1f}  {r.code:4d}  {findings}")  # fmt: skip
     ours = runs[0]
     ratio = ours.tally.requests / minimum
     print(f"  minimum reads for souqscan's categories over {len(REGIONS)} regions: {minimum} "
           f"({minimum / total:.2f} per resource); souqscan made {ratio:.2f}x that")  # fmt: skip
+    bare = next((r for r in runs if r.tool == "floor"), None)
+    if bare is not None:
+        print(f"  souqscan / floor (the minimum reads by a bare boto3 client, {FLOOR_WORKERS} "
+              f"threads, no judging): time {ours.seconds / bare.seconds:.2f}x, "
+              f"peak RSS {ours.rss_mib / bare.rss_mib:.2f}x", flush=True)  # fmt: skip
     if ours.calls is not None:
         print(f"  souqscan's own audit log: {ours.calls} API calls "
               f"(server saw {ours.tally.requests} HTTP requests); most: "
@@ -611,8 +750,8 @@ def report(n: int, counts: dict[str, int], planting: float, runs: list[Run]) -> 
                   + ", ".join(f"{k} x{v}" for k, v in failed.most_common(6)))  # fmt: skip
         for note in r.notes:
             print(f"  {r.tool}: {note}")
-    if len(runs) > 1:
-        theirs = runs[1]
+    theirs = next((r for r in runs if r.tool == "prowler"), None)
+    if theirs is not None:
         print(f"  Prowler / souqscan: time {theirs.seconds / ours.seconds:.2f}x, "
               f"requests {theirs.tally.requests / max(1, ours.tally.requests):.2f}x, "
               f"requests per resource {theirs.per_resource / ours.per_resource:.2f}x, "
@@ -624,9 +763,18 @@ def main() -> None:
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--n", default="10,100,1000", help="resources per type per region")
     parser.add_argument("--no-prowler", action="store_true", help="souqscan only")
+    parser.add_argument("--no-floor", action="store_true", help="skip the bare-client floor")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of souqscan and the floor; the median shown"
+    )
+    parser.add_argument("--floor", metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument("--regions", default=",".join(REGIONS), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve()
+        return
+    if args.floor:
+        floor(args.floor, args.regions.split(","))
         return
     sizes = [int(x) for x in args.n.split(",") if x.strip()]
     prowler = None if args.no_prowler else ensure_prowler()
@@ -655,7 +803,13 @@ def main() -> None:
             planting = time.monotonic() - started
             work = Path(tmp) / f"n{n}"
             work.mkdir()
-            runs = [run_souqscan(srv, work, sum(counts.values()))]
+            resources = sum(counts.values())
+            ours, floors = [], []
+            for _ in range(args.repeat):  # interleaved: a slow spell of the machine hits both
+                ours.append(run_souqscan(srv, work, resources))
+                if not args.no_floor:
+                    floors.append(run_floor(srv, work, resources))
+            runs = [median_run(ours)] + ([median_run(floors)] if floors else [])
             if prowler is not None:
                 runs.append(run_prowler(srv, prowler, work, counts, regions))
             report(n, counts, planting, runs)

@@ -103,7 +103,7 @@ def account_target(
 ) -> Target:
     """``aws:<account id>`` from STS; if even that fails, every rule is ERROR with why."""
     try:
-        identity = cloud.identify(session)
+        identity = session.memo.once("identity", lambda: cloud.identify(session))
     except ObservationError as exc:
         failure = exc
 
@@ -113,7 +113,9 @@ def account_target(
         return Target(UNIDENTIFIED, TargetKind.AWS_ACCOUNT, refuse)
 
     def connect() -> cloud.AwsAccount:
-        account = cloud.connect(session, identity, requested)
+        account = session.memo.once(
+            ("account", requested), lambda: cloud.connect(session, identity, requested)
+        )
         notes.extend(account.notes)
         return account
 

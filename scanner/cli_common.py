@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +19,8 @@ from scanner.baseline.loader import Baseline
 from scanner.engine import ScanResult
 from scanner.errors import UsageError
 from scanner.executors import EXECUTOR_HELP, ExecutorSpec, parse_executor
-from scanner.gate import exit_code
-from scanner.model import Finding, Severity, Status, TargetKind
+from scanner.gate import exit_code, verdicts
+from scanner.model import Severity, Status, TargetKind
 from scanner.recorder import Progress, Recorder
 from scanner.registry import Check, Registry
 from scanner.reporters import REPORTERS, STREAMS, echo_report, write_reports
@@ -410,7 +410,7 @@ def finish(
         click.echo(summary(result))
     else:
         echo_report(fmt, result)
-    judged: Iterable[Finding] = result.findings
+    judged = verdicts(result.findings)
     if new_failures is not None:  # --fail-on-new: failures seen in the previous scan do not gate
         judged = (f for f in judged if f.status != Status.FAIL or f.fingerprint in new_failures)
     return int(exit_code(judged, fail_on))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from typing import Protocol, runtime_checkable
 
-from scanner.model import Finding, Severity, Status
+from scanner.model import Finding, Severity, Status, Verdict
 
 
 class ExitCode(enum.IntEnum):
@@ -26,13 +27,24 @@ Exit codes:
   4  internal error (a bug: rerun with --debug and report it)"""
 
 
-def counts(findings: Iterable[Finding]) -> Counter[Status]:
-    return Counter(f.status for f in findings)
+@runtime_checkable
+class Judged(Protocol):
+    """Findings that can give their verdicts without being decoded (a stored scan)."""
+
+    def verdicts(self) -> Iterator[Verdict]: ...
 
 
-def exit_code(findings: Iterable[Finding], fail_on: Severity = Severity.LOW) -> ExitCode:
+def verdicts(findings: Iterable[Finding | Verdict]) -> Iterable[Finding | Verdict]:
+    return findings.verdicts() if isinstance(findings, Judged) else findings
+
+
+def counts(findings: Iterable[Finding | Verdict]) -> Counter[Status]:
+    return Counter(f.status for f in verdicts(findings))
+
+
+def exit_code(findings: Iterable[Finding | Verdict], fail_on: Severity = Severity.LOW) -> ExitCode:
     incomplete = False  # one pass: findings may be a spool read back from disk
-    for f in findings:
+    for f in verdicts(findings):
         if f.status == Status.FAIL and f.severity >= fail_on:
             return ExitCode.FAILED
         incomplete = incomplete or f.status == Status.ERROR

@@ -16,11 +16,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
+from scanner import jsoncodec
 from scanner.errors import UsageError
-from scanner.model import Finding, Severity, Status
+from scanner.model import Finding, Severity, Status, Verdict
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS scans (
@@ -142,7 +144,7 @@ class History:
                 f.resource_id,
                 f.status.name,
                 str(f.severity),
-                json.dumps(f.to_dict(), ensure_ascii=False),
+                jsoncodec.compact(f.to_dict()),
             )
             for f in findings
         )
@@ -282,12 +284,25 @@ class StoredFindings:
         self.scan_id = scan_id
 
     def __iter__(self) -> Iterator[Finding]:
+        return (Finding.from_dict(record) for record in self.records())
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        """Each finding's record (``Finding.to_dict``) as stored, in report order."""
         rows = self._db.execute(
             "SELECT record FROM findings WHERE scan_id = ? ORDER BY target, rule_id, resource_id",
             (self.scan_id,),
         )
         for (record,) in rows:
-            yield Finding.from_dict(json.loads(record))
+            yield jsoncodec.loads(record)
+
+    def verdicts(self) -> Iterator[Verdict]:
+        """Status, severity and fingerprint of each finding, from the columns, in no order."""
+        rows = self._db.execute(
+            "SELECT status, severity, fingerprint FROM findings WHERE scan_id = ?",
+            (self.scan_id,),
+        )
+        for status, severity, fingerprint in rows:
+            yield Verdict(Status[status], Severity.parse(severity), fingerprint)
 
     def __len__(self) -> int:
         row = self._db.execute(

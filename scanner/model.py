@@ -6,7 +6,7 @@ import enum
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 # What a check may report: scalars, lists of scalars, or None for "could not determine".
 Scalar = str | int | float | bool
@@ -112,6 +112,15 @@ class Observation:
     @classmethod
     def skipped(cls, resource: str, reason: str) -> Observation:
         return cls(resource, not_applicable=reason)
+
+
+class Verdict(NamedTuple):
+    """What the gate and the counts read of a finding; a stored scan gives these from its
+    columns without decoding each record."""
+
+    status: Status
+    severity: Severity
+    fingerprint: str
 
 
 @dataclass(frozen=True, slots=True)

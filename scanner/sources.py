@@ -9,6 +9,7 @@ read by the standard chains in the process that runs the shard.
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -77,14 +78,59 @@ class AwsSource:
             timeout=self.timeout or cloud.DEFAULT_TIMEOUT,
             workers=self.workers,
         )
-        log = cloud.ApiLog(Path(self.audit_log) if self.audit_log else None)
-        target = account_target(cloud.AwsSession(options, log), self.regions, notes)
+        session = _AwsSessions.acquire(options, self.audit_log)
+        release = functools.partial(_AwsSessions.release, options, self.audit_log)
+        try:
+            target = account_target(session, self.regions, notes)
+        except BaseException:
+            release()
+            raise
+        if target.id == UNIDENTIFIED:  # its connect only raises: nothing more to read
+            release()
+            return replace(target, id=self.name)
 
-        def close(_account: Any) -> None:
-            log.close()
+        def connect() -> Any:
+            try:
+                return target.connect()
+            except BaseException:  # the engine closes only what connected
+                release()
+                raise
 
-        name = self.name if target.id == UNIDENTIFIED else target.id
-        return replace(target, id=name, close=close)
+        return replace(target, connect=connect, close=lambda _account: release())
+
+
+class _AwsSessions:
+    """One AWS session (and audit log) per account and options per process, shared by the
+    shards of that account running there: boto3 builds a client class afresh for every
+    client (EC2's has some 700 methods), so four service-group shards building their own
+    clients cost more client CPU than their reads. Dropped when its last shard closes."""
+
+    _lock = threading.Lock()
+    _open: dict[tuple[Any, str | None], tuple[Any, int]] = {}  # noqa: RUF012 - per process
+
+    @classmethod
+    def acquire(cls, options: Any, audit_log: str | None) -> Any:
+        from scanner.clouds import aws as cloud
+
+        key = (options, audit_log)
+        with cls._lock:
+            session, users = cls._open.get(key, (None, 0))
+            if session is None:
+                log = cloud.ApiLog(Path(audit_log) if audit_log else None)
+                session = cloud.AwsSession(options, log)
+            cls._open[key] = (session, users + 1)
+            return session
+
+    @classmethod
+    def release(cls, options: Any, audit_log: str | None) -> None:
+        key = (options, audit_log)
+        with cls._lock:
+            session, users = cls._open[key]
+            if users > 1:
+                cls._open[key] = (session, users - 1)
+                return
+            del cls._open[key]
+        session.log.close()
 
 
 @functools.cache

@@ -15,9 +15,10 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,6 +26,7 @@ import boto3
 import botocore.exceptions as bex
 import botocore.loaders
 import botocore.session
+import botocore.utils
 from botocore.config import Config
 from botocore.parsers import ResponseParserError
 
@@ -222,6 +224,45 @@ class SessionOptions:
     workers: int = 8
 
 
+def parse_timestamp(value: Any) -> datetime:
+    """ISO 8601 text (query, XML and most REST answers) through the standard library's C
+    parser; epochs and RFC 822 through botocore's. Its default goes through dateutil every
+    time, a tenth of the scan's client CPU for a few thousand resources."""
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return botocore.utils.parse_timestamp(value)  # type: ignore[no-any-return]
+        return parsed  # naive when the text has no zone, as botocore gives it
+    return botocore.utils.parse_timestamp(value)  # type: ignore[no-any-return]
+
+
+class Memo:
+    """Values computed once per key, even when asked for by several threads at a time; an
+    ObservationError is kept too, so a failed read is not made again."""
+
+    def __init__(self) -> None:
+        self._values: dict[Hashable, Any] = {}
+        self._errors: dict[Hashable, ObservationError] = {}
+        self._locks: dict[Hashable, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def once(self, key: Hashable, compute: Callable[[], T]) -> T:
+        with self._lock:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key in self._errors:
+                raise self._errors[key]
+            if key not in self._values:
+                try:
+                    self._values[key] = compute()
+                except ObservationError as exc:
+                    self._errors[key] = exc
+                    raise
+            value: T = self._values[key]
+            return value
+
+
 @functools.cache
 def _shared_loader() -> botocore.loaders.Loader:
     return botocore.loaders.create_loader()
@@ -240,6 +281,9 @@ class AwsSession:
         # Service models are large parsed JSON: every session of this process (one per
         # shard) shares one loader, so each model is read once, not once per shard.
         core.register_component("data_loader", _shared_loader())
+        core.get_component("response_parser_factory").set_parser_defaults(
+            timestamp_parser=parse_timestamp
+        )
         try:
             self._session = boto3.Session(botocore_session=core, profile_name=options.profile)
             self.home_region = self._session.region_name or GLOBAL_REGION
@@ -247,6 +291,9 @@ class AwsSession:
             raise UsageError(f"AWS profile not found: {options.profile}") from exc
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
+        # The account's identity and regions, and the account itself with its listings, are
+        # shared by every shard of this session (data and operations both list instances).
+        self.memo = Memo()
         endpoint = options.endpoint_url
         self._config = Config(
             retries={"total_max_attempts": max(1, options.max_attempts), "mode": "adaptive"},
@@ -262,6 +309,11 @@ class AwsSession:
 
     def client(self, service: str, region: str) -> Any:
         key = (service, region)
+        # Lock-free once made: every API call asks for its client, and taking the lock each
+        # time queued all calls behind whichever thread was building a new client.
+        found = self._clients.get(key)
+        if found is not None:
+            return found
         with self._lock:
             found = self._clients.get(key)
             if found is None:
@@ -361,10 +413,7 @@ class AwsAccount:
         self.partition = partition
         self.regions = tuple(regions)
         self.notes = tuple(notes)
-        self._memo: dict[str, Any] = {}
-        self._memo_errors: dict[str, ObservationError] = {}
-        self._memo_locks: dict[str, threading.Lock] = {}
-        self._memo_lock = threading.Lock()
+        self._memo = Memo()
 
     @property
     def workers(self) -> int:
@@ -452,19 +501,7 @@ class AwsAccount:
 
     def once(self, key: str, compute: Callable[[], T]) -> T:
         """Compute a listing once per scan, even when several collectors need it."""
-        with self._memo_lock:
-            lock = self._memo_locks.setdefault(key, threading.Lock())
-        with lock:
-            if key in self._memo_errors:
-                raise self._memo_errors[key]
-            if key not in self._memo:
-                try:
-                    self._memo[key] = compute()
-                except ObservationError as exc:
-                    self._memo_errors[key] = exc
-                    raise
-            value: T = self._memo[key]
-            return value
+        return self._memo.once(key, compute)
 
     def prefetch(self, reads: Sequence[Callable[[], object]]) -> None:
         """Start independent reads (services) together, each cached by ``once``: whoever

@@ -6,12 +6,14 @@ Both stream: the counts take a first pass over the findings, the records a secon
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any, Protocol, runtime_checkable
 
 from scanner import __version__
 from scanner.engine import ScanResult
 from scanner.gate import counts
+from scanner.jsoncodec import compact
+from scanner.model import Finding
 from scanner.reporters.jsonstream import Streamed, dumps
 
 
@@ -34,15 +36,29 @@ def stream(result: ScanResult) -> Iterator[str]:
                 {"shard": shard, "reason": reason} for shard, reason in result.failed_shards
             ],
         },
-        "findings": Streamed(f.to_dict() for f in result.findings),
+        "findings": Streamed(records(result.findings)),
     }
     yield from dumps(doc)
     yield "\n"
 
 
 def stream_lines(result: ScanResult) -> Iterator[str]:
-    for f in result.findings:
-        yield json.dumps(f.to_dict(), ensure_ascii=False) + "\n"
+    for record in records(result.findings):
+        yield compact(record) + "\n"
+
+
+@runtime_checkable
+class Recorded(Protocol):
+    """Findings kept as their records (a stored scan): written as stored, not rebuilt."""
+
+    def records(self) -> Iterator[dict[str, Any]]: ...
+
+
+def records(findings: Iterable[Finding]) -> Iterator[dict[str, Any]]:
+    """Each finding's record (``Finding.to_dict``), in report order."""
+    if isinstance(findings, Recorded):
+        return findings.records()
+    return (f.to_dict() for f in findings)
 
 
 def render(result: ScanResult) -> str:

@@ -9,6 +9,8 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from scanner.jsoncodec import indented
+
 INDENT = "  "
 
 
@@ -70,5 +72,6 @@ def _streams(value: Any) -> bool:
 
 
 def _plain(value: Any, level: int) -> str:
-    # json.dumps escapes a newline inside a string, so every newline it writes is layout.
-    return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + INDENT * level)
+    # JSON escapes a newline inside a string, so every newline written is layout.
+    text = indented(value)
+    return text.replace("\n", "\n" + INDENT * level) if level else text

@@ -254,3 +254,20 @@ def test_every_call_of_a_scan_is_in_the_read_only_policy(aws: Aws, souqscan: Run
     assert called, "the audit log recorded no call"
     assert called <= allowed, sorted(called - allowed)
     assert all(READ_ONLY_ACTION.match(a) for a in allowed), allowed
+
+
+def test_the_shards_of_an_account_share_its_identity_regions_and_listings(
+    aws: Aws, souqscan: Runner
+) -> None:
+    """Four service-group shards run in one process: STS and DescribeRegions are asked once,
+    and instances (read by both the data and the operations checks) are listed once a region."""
+    plant(aws)
+    log = aws.tmp / "shared.jsonl"
+    run = scan(souqscan, aws.url, "--regions", REGIONS_ARG, "--audit-log", str(log))
+    assert {f["target"] for f in findings(run)} == {f"aws:{ACCOUNT}"}
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    actions = [c["action"] for c in calls]
+    assert actions.count("sts:GetCallerIdentity") == 1
+    assert actions.count("ec2:DescribeRegions") == 1
+    listed = [c["region"] for c in calls if c["action"] == "ec2:DescribeInstances"]
+    assert sorted(listed) == sorted(SCANNED), listed

@@ -179,3 +179,25 @@ def test_the_api_log_keeps_counts_and_streams_each_call_to_the_audit_file(tmp_pa
     assert len(lines) == 5001
     assert lines[-1]["action"] == "sts:GetCallerIdentity" and lines[-1]["region"] is None
     assert set(lines[0]) == {"time", "action", "region"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-01-02T03:04:05Z",
+        "2024-01-02T03:04:05.123Z",
+        "2024-01-02T03:04:05.123456+00:00",
+        "2024-01-02T03:04:05+03:00",
+        "2024-01-02T03:04:05",  # no zone: naive, as botocore gives it
+        "2024-01-02T03:04:05.123456789Z",  # nanoseconds: botocore keeps microseconds
+        "Tue, 29 Apr 2014 18:30:38 GMT",  # RFC 822 (REST headers)
+        1700000000,
+        1700000000.5,  # epochs (JSON protocols)
+    ],
+)
+def test_timestamps_parse_as_botocore_parses_them(text: str | float) -> None:
+    from botocore.utils import parse_timestamp
+
+    ours = aws.parse_timestamp(text)
+    assert ours == parse_timestamp(text)
+    assert (ours.tzinfo is None) == (parse_timestamp(text).tzinfo is None)

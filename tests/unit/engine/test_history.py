@@ -89,3 +89,40 @@ def test_concurrent_writers_do_not_corrupt(tmp_path: Path) -> None:
     assert len(scans) == 20
     assert all(s.counts == {"FAIL": 50} for s in scans)
     assert h._db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_a_stored_scan_gives_records_and_verdicts_without_rebuilding_findings(
+    tmp_path: Path,
+) -> None:
+    from scanner.gate import ExitCode, counts, exit_code
+    from scanner.reporters.json_report import records
+
+    made = [
+        Finding(
+            "R-B-01",
+            "aws.x",
+            "residency",
+            Status.FAIL,
+            Severity.LOW,
+            "aws:1",
+            "arn:b",
+            "m",
+            ("ISO27001:2022/A.5.1",),
+            {"regions": ("me-west-1", "eu-west-1"), "n": 2},
+            "eu-west-1",
+            "IE",
+            "restricted",
+            "t\u0634",
+        ),
+        f("R-A-01", Status.PASS),
+        f("R-C-01", Status.ERROR),
+    ]
+    h = History(tmp_path / "h.db")
+    stored = h.findings(record(h, made))
+    ordered = sorted(made, key=Finding.sort_key)
+    assert list(records(stored)) == [x.to_dict() for x in ordered]  # as stored, in order
+    assert list(stored) == ordered  # decoded back whole
+    assert sorted(stored.verdicts()) == sorted((x.status, x.severity, x.fingerprint) for x in made)
+    assert counts(stored) == {Status.FAIL: 1, Status.PASS: 1, Status.ERROR: 1}
+    assert exit_code(stored, Severity.LOW) == ExitCode.FAILED
+    assert exit_code(stored, Severity.HIGH) == ExitCode.INCOMPLETE  # the FAIL is low

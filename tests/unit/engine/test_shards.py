@@ -74,3 +74,22 @@ def test_every_aws_and_azure_check_has_a_service_group() -> None:
 def test_a_prebuilt_target_refuses_to_leave_the_process() -> None:
     with pytest.raises(TypeError, match="--executor threads"):
         pickle.dumps(Prebuilt(target("t", {})))
+
+
+def test_aws_shards_in_one_process_share_a_session_until_the_last_closes(tmp_path: Path) -> None:
+    from scanner.clouds.aws import SessionOptions
+    from scanner.sources import _AwsSessions
+
+    options, log = SessionOptions(endpoint_url="http://127.0.0.1:9"), str(tmp_path / "a.jsonl")
+    first = _AwsSessions.acquire(options, log)
+    second = _AwsSessions.acquire(options, log)
+    other = _AwsSessions.acquire(SessionOptions(profile=None, workers=3), None)
+    assert first is second and other is not first
+    _AwsSessions.release(options, log)
+    first.log.call("s3:ListAllMyBuckets", "us-east-1")  # still open for the other shard
+    _AwsSessions.release(options, log)
+    assert first.log._fh is None  # the last shard closed it
+    assert _AwsSessions.acquire(options, log) is not first  # a later shard starts afresh
+    _AwsSessions.release(options, log)
+    _AwsSessions.release(SessionOptions(profile=None, workers=3), None)
+    assert "s3:ListAllMyBuckets" in (tmp_path / "a.jsonl").read_text()

@@ -149,3 +149,15 @@ def test_every_report_needs_less_memory_than_its_findings(
     result, _ = spooled(sample.result([]), _estate(2000))
     peak = _memory_peak(lambda: write_report(name, result, tmp_path / f"report.{name}"))
     assert peak < held_findings / 2, f"{peak:,} bytes held; the findings take {held_findings:,}"
+
+
+def test_the_json_codec_writes_what_the_standard_library_writes() -> None:
+    from scanner import jsoncodec
+
+    doc = {"a": [1, 2.5, None, True], "b": {}, "c": [], "d": "ش \u2028 </script> \x00", "e": 0.1}
+    assert jsoncodec.indented(doc) == json.dumps(doc, indent=2, ensure_ascii=False)
+    assert json.loads(jsoncodec.compact(doc)) == doc
+    assert jsoncodec.loads(jsoncodec.compact(doc)) == doc
+    huge = {"n": 2**70}  # past what orjson encodes: the standard library takes over
+    assert jsoncodec.indented(huge) == json.dumps(huge, indent=2)
+    assert json.loads(jsoncodec.compact(huge)) == huge
