@@ -492,11 +492,14 @@ def floor(url: str, regions: Sequence[str]) -> None:
                      partial(tolerant, kms.get_key_rotation_status, KeyId=k["KeyId"])]  # fmt: skip
         return jobs
 
+    def made(job: Callable[[], object]) -> None:
+        job()  # the answer is dropped: a scanner keeps what it judges, not every reply
+
     with ThreadPoolExecutor(max_workers=FLOOR_WORKERS) as pool:
         listed = [pool.submit(global_lists)] + [pool.submit(region_lists, r) for r in regions]
         items = [job for future in listed for job in future.result()]
-        for future in [pool.submit(job) for job in items]:
-            future.result()
+        for _ in pool.map(made, items):
+            pass
 
 
 # -- running a scanner ----------------------------------------------------------------------

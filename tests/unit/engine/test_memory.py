@@ -1,0 +1,49 @@
+"""Process-wide memory settings: glibc's arena cap, and botocore models without their docs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from scanner.clouds import aws
+
+PROBE = "from scanner.memory import limit_malloc_arenas as f; print(f())"
+
+
+def _probe(env: dict[str, str]) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE], capture_output=True, text=True, env=env, check=True
+    )
+    return done.stdout.strip()
+
+
+def test_malloc_arenas_are_capped_unless_the_operator_chose() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    assert _probe(env) == "True"  # this machine's Python runs on glibc
+    assert _probe({**env, "MALLOC_ARENA_MAX": "8"}) == "False"
+
+
+def test_service_models_keep_their_shape_but_not_their_reference_text() -> None:
+    model = aws._shared_loader().load_service_model("ec2", "service-2")
+    operation = model["operations"]["DescribeInstances"]
+    assert operation["documentation"] == ""
+    assert model["shapes"]["DescribeInstancesResult"]["members"]["Reservations"]["shape"]
+    texts: list[object] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            texts.extend(v for k, v in node.items() if k == "documentation" and v)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(model)
+    assert texts == []
+    # A client built on it still describes its operations (docstrings are made lazily).
+    session = aws.AwsSession(aws.SessionOptions(endpoint_url="http://127.0.0.1:9"))
+    client = session.client("ec2", "me-west-1")
+    assert client.meta.service_model.operation_model("DescribeInstances").output_shape
+    assert isinstance(client.describe_instances.__doc__, str)
