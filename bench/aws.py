@@ -547,21 +547,43 @@ def scanner_env(guard_dir: Path, refused: Path, endpoint: str | None = None) -> 
     return env
 
 
+# Linux carries a parent's RSS into its child's ru_maxrss (fork copies its counters, exec
+# keeps the old high-water mark), so a scanner spawned by this process, which holds the
+# planting clients, would report at least this process's size. A small launcher spawns it
+# instead and reports the scanner's own peak.
+LAUNCHER = (
+    "import os, subprocess, sys\n"
+    "p = subprocess.Popen(sys.argv[2:])\n"
+    "_, status, usage = os.wait4(p.pid, 0)\n"
+    "open(sys.argv[1], 'w').write(str(usage.ru_maxrss))\n"
+    "sys.exit(os.waitstatus_to_exitcode(status))\n"
+)
+
+
 def measure(argv: Sequence[str], env: dict[str, str], log: Path) -> tuple[float, int, float]:
-    """Run a scanner; its wall time, exit code and peak RSS (MiB, from wait4: this child
-    alone, not the server or an earlier scanner)."""
+    """Run a scanner; its wall time, exit code and peak RSS (MiB: the scanner process
+    alone, not the server, this process or an earlier scanner)."""
+    peak = log.with_suffix(".maxrss")
+    peak.unlink(missing_ok=True)
     with log.open("wb") as out:
         started = time.monotonic()
-        proc = subprocess.Popen(list(argv), stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
-        timer = threading.Timer(SCAN_TIMEOUT, lambda: os.kill(proc.pid, signal.SIGKILL))
+        proc = subprocess.Popen(
+            [sys.executable, "-S", "-c", LAUNCHER, str(peak), *argv],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=ROOT,
+            start_new_session=True,  # a timeout ends the launcher and the scanner together
+        )
+        timer = threading.Timer(SCAN_TIMEOUT, lambda: os.killpg(proc.pid, signal.SIGKILL))
         timer.start()
         try:
-            _pid, status, usage = os.wait4(proc.pid, 0)
+            code = proc.wait()
         finally:
             timer.cancel()
         seconds = time.monotonic() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return seconds, proc.returncode, usage.ru_maxrss / 1024
+    rss = int(peak.read_text()) / 1024 if peak.exists() else math.nan
+    return seconds, code, rss
 
 
 def run_souqscan(srv: Server, work: Path, resources: int) -> Run:
