@@ -598,7 +598,11 @@ def run_souqscan(srv: Server, work: Path, resources: int) -> Run:
     seconds, code, rss = measure(
         [sys.executable, "-c", "from scanner.cli import main; main()", "aws",
          "--endpoint-url", srv.front, "--regions", ",".join(REGIONS),
-         "--format", "json", "--output", str(report), "--audit-log", str(audit)],
+         "--format", "json", "--output", str(report), "--audit-log", str(audit),
+         # botocore's default read timeout, as the floor and Prowler have: one moto process
+         # answering a page of 1,000 instances behind 16 other requests can pass souqscan's
+         # 20 s default, and a timed-out read is made again.
+         "--timeout", "60"],
         {**scanner_env(guard, refused), "PYTHONPATH": f"{guard}{os.pathsep}{ROOT}"},
         log,
     )  # fmt: skip
