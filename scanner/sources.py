@@ -13,12 +13,15 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scanner.engine import Target
 from scanner.hosts import HostSettings, local_target, ssh_target
 from scanner.shards import AuditLogs
 from scanner.transports.ssh import HostSpec, SshOptions
+
+if TYPE_CHECKING:  # boto3 is imported only where an AWS shard runs
+    from scanner.clouds.aws import AwsSession, SessionOptions
 
 
 @dataclass(frozen=True)
@@ -100,16 +103,17 @@ class AwsSource:
 
 
 class _AwsSessions:
-    """One AWS session (and audit log) per account and options per process, shared by the
-    shards of that account running there: boto3 builds a client class afresh for every
-    client (EC2's has some 700 methods), so four service-group shards building their own
-    clients cost more client CPU than their reads. Dropped when its last shard closes."""
+    """One AWS session (and audit log) per process for each set of session options (so for
+    each account), shared by the shards of that account running there: boto3 builds a
+    client class afresh for every client (EC2's has some 700 methods), so four service-group
+    shards building their own clients cost more client CPU than their reads. Dropped when
+    its last shard closes."""
 
     _lock = threading.Lock()
-    _open: dict[tuple[Any, str | None], tuple[Any, int]] = {}  # noqa: RUF012 - per process
+    _open: dict[tuple[SessionOptions, str | None], tuple[AwsSession, int]] = {}  # noqa: RUF012
 
     @classmethod
-    def acquire(cls, options: Any, audit_log: str | None) -> Any:
+    def acquire(cls, options: SessionOptions, audit_log: str | None) -> AwsSession:
         from scanner.clouds import aws as cloud
 
         key = (options, audit_log)
@@ -122,7 +126,7 @@ class _AwsSessions:
             return session
 
     @classmethod
-    def release(cls, options: Any, audit_log: str | None) -> None:
+    def release(cls, options: SessionOptions, audit_log: str | None) -> None:
         key = (options, audit_log)
         with cls._lock:
             session, users = cls._open[key]
