@@ -353,7 +353,9 @@ class Transport(abc.ABC):
             raise PrivilegeRequired(
                 f"--sudo: `sudo` is not installed on the target (for `{result.argv[0]}`)"
             )
-        if result.exit_status == 127 and err.startswith("env:"):
+        if result.exit_status == 127 and (
+            err.startswith("env:") or _exec_failed(err, result.argv[0])
+        ):
             raise CommandNotFound(f"`{result.argv[0]}` is not installed on the target")
         if result.exit_status == 126:
             raise PrivilegeRequired(f"`{result.argv[0]}` could not be executed: permission denied")
@@ -376,6 +378,14 @@ def _sudo_missing(err: str) -> bool:
     sudo: command not found" (bash). Not translated, it would read as the tool being absent."""
     first = err.splitlines()[0] if err else ""
     return "sudo: " in first and "not found" in first and not first.startswith("env:")
+
+
+def _exec_failed(err: str, name: str) -> bool:
+    """A batch's shell found the command but could not execute it (a script whose interpreter
+    is missing), where env would have said so itself: dash "sh: 1: exec: NAME: not found",
+    bash "sh: line 1: NAME: cannot execute: required file not found"."""
+    first = err.splitlines()[0] if err else ""
+    return f"{name}: " in first and "not found" in first
 
 
 def shown(argv: Sequence[str]) -> str:

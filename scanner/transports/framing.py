@@ -8,6 +8,12 @@ on stderr, holding a random per-run nonce, the command's index and (at the end) 
 status. Output from the target cannot forge a marker without knowing the nonce, and the parser
 only ever looks for the one marker that must come next.
 
+Timeouts are the reader's: the transport watches each section and stops waiting for one that
+runs past its own timeout (``stuck``). No command is wrapped in timeout(1) inside the script:
+that was a fork and an exec per command, most of a host scan's cost on the target once the
+commands themselves are cheap. What kills a hung command on the target instead is one
+timeout(1) around the whole shell (``backstop_argv``), whose process group holds every command.
+
 Everything from the target is bounded: each stream of each command at ``MAX_OUTPUT`` (a
 command that prints more stops the parse and is OutputTooLarge on its own), the whole batch at
 ``MAX_BATCH_OUTPUT``, and anything before the first marker (shell start-up chatter) at
@@ -16,6 +22,7 @@ command that prints more stops the parse and is OutputTooLarge on its own), the 
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
 import shlex
@@ -24,6 +31,7 @@ from dataclasses import dataclass
 
 from scanner.errors import ObservationError
 from scanner.transports.base import (
+    ENV_PREFIX,
     MAX_OUTPUT,
     BatchEntry,
     BoundedBuffer,
@@ -34,26 +42,39 @@ from scanner.transports.base import (
 
 MAX_BATCH_OUTPUT = 32 * 1024 * 1024  # all commands of one batch, both streams
 MAX_PREAMBLE = 64 * 1024  # what a login shell's rc files may print before our first marker
-KILL_AFTER = 5  # seconds between timeout's TERM and its KILL
-# coreutils timeout exits 124 when it stopped the command, 137 when it had to KILL it.
-TIMED_OUT = (124, 137)
+KILL_AFTER = 5  # seconds between the backstop's TERM and its KILL
+SHELL = ("/bin/sh", "-s")
 _STATUS = re.compile(rb" (\d{1,3})>>\n")
-_MODE = re.compile(rb" ([01])>>\n")
 
-# One function runs every command: the per-command lines only pass quoted words to it. The
+# Two functions run the commands: the per-command lines only pass quoted words to them. A
 # command's stdin is /dev/null, or it would read the rest of this script.
+# ``e`` runs a command plainly wrapped in env (ENV_PREFIX) without exec'ing env(1): the
+# script exports the same variables once, and ``e`` answers a missing command as env would,
+# so it is translated the same. ``exec`` in a subshell is one fork and one exec, as a plain
+# command is, and never runs a shell builtin of the same name.
+# ``r`` runs a command as given: through sudo, where env must come after sudo's own reset.
 _PRELUDE = """\
-if timeout -k {kill} 10 true </dev/null >/dev/null 2>&1; then m=1; else m=0; fi
-r() {{
-k=$1; s=$2; shift 2
-printf '%s %s begin %s>>\\n' "$P" "$k" "$m"
-printf '%s %s begin %s>>\\n' "$P" "$k" "$m" >&2
-if [ "$m" = 1 ]; then timeout -k {kill} "$s" "$@" </dev/null; else "$@" </dev/null; fi
-c=$?
-printf '\\n%s %s end %s>>\\n' "$P" "$k" "$c"
-printf '\\n%s %s end %s>>\\n' "$P" "$k" "$c" >&2
-}}
+b() {
+printf '%s %s begin>>\\n' "$P" "$1"
+printf '%s %s begin>>\\n' "$P" "$1" >&2
+}
+z() {
+printf '\\n%s %s end %s>>\\n' "$P" "$1" "$2"
+printf '\\n%s %s end %s>>\\n' "$P" "$1" "$2" >&2
+}
+e() {
+k=$1; shift; b "$k"
+if command -v "$1" >/dev/null 2>&1; then (exec "$@") </dev/null; c=$?
+else printf "env: '%s': No such file or directory\\n" "$1" >&2; c=127; fi
+z "$k" "$c"
+}
+r() {
+k=$1; shift; b "$k"
+"$@" </dev/null
+z "$k" "$?"
+}
 """
+_EXPORTS = "export " + " ".join(shlex.quote(word) for word in ENV_PREFIX[1:])
 
 
 def new_nonce() -> str:
@@ -68,15 +89,21 @@ def build_script(nonce: str, entries: Sequence[BatchEntry]) -> bytes:
     """The POSIX sh script running ``entries`` in order, built from their argv only."""
     if not re.fullmatch(r"[0-9a-f]{16,64}", nonce):
         raise ValueError("the nonce must be hex")
-    lines = [f"P={shlex.quote(_prefix(nonce).decode())}", _PRELUDE.format(kill=KILL_AFTER)]
+    lines = [f"P={shlex.quote(_prefix(nonce).decode())}", _EXPORTS, _PRELUDE]
     for index, entry in enumerate(entries):
-        lines.append(f"r {index} {_seconds(entry.timeout)} {shlex.join(entry.argv)}")
+        if entry.argv[: len(ENV_PREFIX)] == ENV_PREFIX:
+            lines.append(f"e {index} {shlex.join(entry.argv[len(ENV_PREFIX) :])}")
+        else:
+            lines.append(f"r {index} {shlex.join(entry.argv)}")
     lines.append("exit 0\n")
     return "\n".join(lines).encode()
 
 
-def _seconds(timeout: float) -> str:
-    return f"{max(timeout, 0.1):g}"  # never 0: to timeout(1), 0 means no limit
+def backstop_argv(entries: Sequence[BatchEntry]) -> tuple[str, ...]:
+    """The shell under one timeout(1) allowing every entry its own timeout in a row: a command
+    the reader gave up on is killed with its whole batch by then, never left running."""
+    total = math.ceil(sum(entry.timeout for entry in entries)) + 1
+    return ("timeout", "-k", str(KILL_AFTER), str(total), *SHELL)
 
 
 @dataclass(frozen=True)
@@ -84,7 +111,6 @@ class Section:
     """One command's framed output, complete on both streams."""
 
     index: int
-    timed: bool  # run under coreutils timeout
     exit_status: int
     stdout: bytes
     stderr: bytes
@@ -111,10 +137,9 @@ class _Stream:
         self._buf = bytearray()
         self._state = "preamble"
         self._body = BoundedBuffer(limit)
-        self._mode = False
         self.preamble = 0
         self.begun = 0  # sections whose begin marker came
-        self.done: list[tuple[bool, int, bytes]] = []  # (timed, status, body) per section
+        self.done: list[tuple[int, bytes]] = []  # (status, body) per section
         self.error: str | None = None
         self.overflowed: int | None = None  # the section whose output passed the limit
 
@@ -142,7 +167,7 @@ class _Stream:
         return self._end()
 
     def _begin(self) -> bool:
-        marker = self._prefix + b" %d begin" % self.index
+        marker = self._prefix + b" %d begin>>\n" % self.index
         if self._state == "preamble":
             at = self._buf.find(marker)
             if at < 0:
@@ -159,16 +184,14 @@ class _Stream:
                 self.error = f"no batch output within {MAX_PREAMBLE} bytes"
                 return False
             self._state = "begin"
-        if len(self._buf) < len(marker) + 5:
-            if not marker.startswith(bytes(self._buf[: len(marker)])):
+        if len(self._buf) < len(marker):
+            if not marker.startswith(bytes(self._buf)):
                 self.error = f"unexpected output before section {self.index}"
             return False
-        mode = _MODE.match(self._buf, len(marker))
-        if not self._buf.startswith(marker) or mode is None:
+        if not self._buf.startswith(marker):
             self.error = f"unexpected output before section {self.index}"
             return False
-        self._mode = mode.group(1) == b"1"
-        del self._buf[: mode.end()]
+        del self._buf[: len(marker)]
         self.begun += 1
         self._body = BoundedBuffer(self._limit)
         self._state = "body"
@@ -206,7 +229,7 @@ class _Stream:
             return False
         code = int(status.group(1))  # read before the buffer it points into changes
         del self._buf[: status.end()]
-        self.done.append((self._mode, code, self._body.getvalue()))
+        self.done.append((code, self._body.getvalue()))
         self._state = "begin"
         return True
 
@@ -260,11 +283,11 @@ class BatchParser:
         """The complete sections, in order; both streams must agree on each one's status."""
         found: list[Section] = []
         for index in range(self.completed):
-            timed, status, out = self.out.done[index]
-            timed_err, status_err, err = self.err.done[index]
-            if (timed, status) != (timed_err, status_err):
+            status, out = self.out.done[index]
+            status_err, err = self.err.done[index]
+            if status != status_err:
                 break  # the streams disagree: trust nothing from here on
-            found.append(Section(index, timed, status, out, err))
+            found.append(Section(index, status, out, err))
         return found
 
 
@@ -275,7 +298,7 @@ def outcomes(
     parser: BatchParser, entries: Sequence[BatchEntry], stuck: int | None = None
 ) -> dict[int, Outcome]:
     """What the batch established, per entry index. An entry left out was not established
-    (the batch stopped first, or our own wrapper failed): it runs on its own later.
+    (the batch stopped first): it runs on its own later.
 
     ``stuck`` is the section the transport saw run past its timeout: it is timed out only
     if it had begun (otherwise the shell never got that far, and nothing is known).
@@ -283,15 +306,9 @@ def outcomes(
     found: dict[int, Outcome] = {}
     sections = parser.sections()
     for section in sections:
-        entry = entries[section.index]
-        if section.timed and section.exit_status in TIMED_OUT:
-            found[section.index] = timed_out(entry.argv, entry.timeout)
-        elif section.timed and _wrapper_failed(section):
-            continue  # timeout itself could not run it: let the command speak for itself
-        else:
-            found[section.index] = CommandResult(
-                entry.argv, section.exit_status, section.stdout, section.stderr
-            )
+        found[section.index] = CommandResult(
+            entries[section.index].argv, section.exit_status, section.stdout, section.stderr
+        )
     # Only the section right after the last complete one can have been running.
     overflowed = parser.overflowed
     if overflowed is not None and overflowed == len(sections):
@@ -299,10 +316,3 @@ def outcomes(
     elif stuck is not None and stuck == len(sections) and parser.out.begun > stuck:
         found[stuck] = timed_out(entries[stuck].argv, entries[stuck].timeout)
     return found
-
-
-def _wrapper_failed(section: Section) -> bool:
-    """coreutils timeout's own failure (125), or its exec of the command failing (126/127):
-    the first word is ``env`` or ``sudo``, so this names a missing sudo, which the login
-    shell reports in its own words; the command run alone gets them translated."""
-    return section.exit_status in (125, 126, 127) and section.stderr.startswith(b"timeout:")

@@ -38,9 +38,11 @@ from scanner.transports.base import (
 
 CONNECT_TIMEOUT = 10.0
 EOF_GRACE = 2.0  # how long output may trail a command's exit status
-# How long past its own timeout a batched command may run before we stop waiting: covers
-# timeout(1)'s grace before KILL, and hosts without timeout(1) at all.
-BATCH_GRACE = framing.KILL_AFTER + 5.0
+# How long past its own timeout a batched command may run before we stop waiting: the time
+# its end marker may spend on the way here.
+BATCH_GRACE = 2.0
+# The login shell's status when it found no timeout(1) to run the batch under.
+NOT_FOUND = 127
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,7 @@ class SshTransport(Transport):
         self._client: paramiko.SSHClient | None = None
         self._jump: SshTransport | None = None
         self._lock = threading.Lock()
+        self._backstop = True  # until the host turns out to lack timeout(1)
 
     def connect(self) -> None:
         with self._lock:
@@ -265,21 +268,40 @@ class SshTransport(Transport):
     def _execute_batch(
         self, entries: Sequence[BatchEntry]
     ) -> Mapping[int, CommandResult | ObservationError]:
-        """All ``entries`` in one exec channel running a framed ``/bin/sh`` script."""
+        """All ``entries`` in one exec channel running a framed ``/bin/sh`` script, under one
+        timeout(1) where the host has it."""
+        if self._backstop:
+            found, shell_missing = self._run_script(entries, framing.backstop_argv(entries))
+            if not shell_missing:
+                return found
+            self._backstop = False  # no timeout(1) here (busybox without it): the bare shell
+            if self._audit is not None:  # sent once more
+                for entry in entries:
+                    self._audit(self.target, entry.argv)
+        return self._run_script(entries, framing.SHELL)[0]
+
+    def _run_script(
+        self, entries: Sequence[BatchEntry], shell: Sequence[str]
+    ) -> tuple[Mapping[int, CommandResult | ObservationError], bool]:
+        """What the batch established, and whether ``shell`` itself could not be run."""
         channel = self._open_channel(self.timeout)
         nonce = framing.new_nonce()
         parser = framing.BatchParser(nonce, len(entries))
         stuck: int | None = None
+        status: int | None = None
         try:
-            channel.exec_command("/bin/sh -s")  # the script comes on stdin, never argv
+            channel.exec_command(shlex.join(shell))  # the script comes on stdin, never argv
             channel.sendall(framing.build_script(nonce, entries))
             channel.shutdown_write()
             stuck = self._follow(channel, parser, entries)
+            if channel.exit_status_ready():
+                status = channel.recv_exit_status()
         except (paramiko.SSHException, OSError):
             stuck = None  # a broken channel: keep the complete sections, the rest run alone
         finally:
             channel.close()
-        return framing.outcomes(parser, entries, stuck)
+        shell_missing = status == NOT_FOUND and parser.out.begun == 0
+        return framing.outcomes(parser, entries, stuck), shell_missing
 
     @staticmethod
     def _follow(

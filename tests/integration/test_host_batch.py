@@ -96,6 +96,18 @@ def test_full_scan_batched_is_a_few_channels_with_the_same_findings(
     assert {tuple(a) for a in sent} == {tuple(a) for a in sent_alone}
 
 
+def hardened_with_fake(
+    make_sshd: ServerFactory, directory: Path, fakes: dict[str, str]
+) -> SshServer:
+    """A hardened sshd in its own namespaces, with ``fakes`` planted over the target's files."""
+    require_root()
+    hardened = planted.sshd_config(directory, planted.HARDENED_SSHD, "planted_sshd_config")
+    return make_sshd(
+        directory=directory,
+        namespace=Namespace(net=True, binds={"/etc/ssh/sshd_config": hardened}, fakes=fakes),
+    )
+
+
 # A /bin/sh that cannot run our script: the batch establishes nothing, every command then
 # runs on its own (through the login shell, bash), and nothing is lost.
 BROKEN_SHELLS = {
@@ -117,16 +129,8 @@ FAST = ("--checks", "host.ssh,host.firewall", "--timeout", "10", "--fail-on", "c
 def test_a_shell_that_cannot_batch_costs_speed_not_findings(
     shell: str, make_sshd: ServerFactory, scratch: Path, tmp_path: Path
 ) -> None:
-    require_root()
-    directory = scratch / f"shell-{shell}-{tmp_path.name}"
-    hardened = planted.sshd_config(directory, planted.HARDENED_SSHD, "planted_sshd_config")
-    server = make_sshd(
-        directory=directory,
-        namespace=Namespace(
-            net=True,
-            binds={"/etc/ssh/sshd_config": hardened},
-            fakes={"/bin/sh": BROKEN_SHELLS[shell]},
-        ),
+    server = hardened_with_fake(
+        make_sshd, scratch / f"shell-{shell}-{tmp_path.name}", {"/bin/sh": BROKEN_SHELLS[shell]}
     )
     alone, _, channels_alone, _ = scan(server, tmp_path / "alone.jsonl", *FAST, batch=False)
     batched, conns, channels, sent = scan(server, tmp_path / "batched.jsonl", *FAST)
@@ -155,3 +159,26 @@ def test_output_is_complete_on_both_paths_even_when_it_trails_the_exit_status(
             batched = transport.run(command.argv)
             sizes = (batched.exit_status, len(batched.stdout), len(batched.stderr))
             assert sizes == (4, 300000, 300000)
+
+
+@pytest.mark.netns
+def test_a_host_without_timeout_still_batches_under_a_bare_shell(
+    make_sshd: ServerFactory, scratch: Path, tmp_path: Path
+) -> None:
+    """The batch runs under one timeout(1) (the backstop that kills a hung command on the
+    target); where the login shell cannot run timeout(1), the same batch goes out once more
+    under the bare /bin/sh, and the host's later batches go there directly."""
+    # A script whose interpreter is missing: the login shell's exit 127, as for no command.
+    fake = {"/usr/bin/timeout": "#!/nonexistent/interpreter\n"}
+    server = hardened_with_fake(make_sshd, scratch / f"no-timeout-{tmp_path.name}", fake)
+    alone, _, channels_alone, _ = scan(server, tmp_path / "alone.jsonl", *FAST, batch=False)
+    batched, conns, channels, sent = scan(server, tmp_path / "batched.jsonl", *FAST)
+    assert verdicts(batched) == verdicts(alone)
+    assert {f["rule_id"]: f["status"] for f in batched.findings}["HOST-SSH-02"] == "PASS"
+    assert conns == 1
+    # The refused first try, then a few batches: not one channel per command.
+    assert channels <= MAX_CHANNELS + 1 and channels < channels_alone / 2, (
+        channels,
+        channels_alone,
+    )
+    assert len(sent) > len(set(map(tuple, sent)))  # the first batch was sent twice

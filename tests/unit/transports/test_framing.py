@@ -14,6 +14,7 @@ from scanner.transports.framing import (
     MAX_PREAMBLE,
     BatchParser,
     Outcome,
+    backstop_argv,
     build_script,
     new_nonce,
     outcomes,
@@ -196,24 +197,39 @@ def test_streams_that_disagree_on_a_status_are_not_trusted() -> None:
     assert sorted(found) == [0]
 
 
-def test_timeout_inside_the_script_is_a_timeout_error() -> None:
+def test_the_backstop_kills_a_hung_batch_and_its_command() -> None:
+    """The reader gave up on the hung section; the batch's one timeout(1) ends it on the
+    target, with the commands after it never started."""
     nonce = new_nonce()
-    batch = entries(("sleep", "30"), ("echo", "next"), timeout=0.5)
-    out, err = run_script(nonce, batch)
-    parser, found = parse(nonce, batch, out, err)
-    assert parser.sections()[0].timed  # this machine has coreutils timeout
+    batch = entries(("sleep", "300"), ("echo", "next"), timeout=0.5)
+    proc = subprocess.run(
+        backstop_argv(batch), input=build_script(nonce, batch), capture_output=True, timeout=60
+    )
+    assert proc.returncode == 124  # timeout(1) stopped it
+    parser = BatchParser(nonce, len(batch))
+    parser.feed_stdout(proc.stdout)
+    parser.feed_stderr(proc.stderr)
+    assert parser.out.begun == 1 and parser.completed == 0
+    found = outcomes(parser, batch, stuck=0)
     assert isinstance(found[0], CommandTimedOut)
-    assert found[0].reason == "`sleep 30` did not finish within 0.5s"
-    assert result(found, 1).stdout == b"next\n"
+    assert found[0].reason == "`sleep 300` did not finish within 0.5s"
+    assert b"next" not in proc.stdout and 1 not in found
 
 
-def test_a_command_timeout_cannot_run_is_left_to_run_alone() -> None:
+def test_the_backstop_allows_every_command_its_own_timeout() -> None:
+    argv = backstop_argv(entries(("true",), ("true",), timeout=30.0))
+    assert argv == ("timeout", "-k", "5", "61", "/bin/sh", "-s")
+
+
+def test_a_wrapper_missing_on_the_target_is_the_shells_own_answer() -> None:
+    """No timeout(1) in between: the shell's not-found is the section's result, which the
+    transport translates (a missing sudo is a privilege problem, not a missing command)."""
     nonce = new_nonce()
     batch = [BatchEntry(Command(("x",)), ("no-such-wrapper-xyz", "x"), 30.0)]
     out, err = run_script(nonce, batch)
-    parser, found = parse(nonce, batch, out, err)
-    assert parser.sections()[0].exit_status == 127
-    assert found == {}
+    _, found = parse(nonce, batch, out, err)
+    assert result(found, 0).exit_status == 127
+    assert b"no-such-wrapper-xyz: not found" in result(found, 0).stderr
 
 
 def test_the_transport_saw_the_running_section_hang() -> None:
@@ -243,3 +259,23 @@ def test_a_shell_that_never_began_times_nothing_out() -> None:
     parser = BatchParser(nonce, len(batch))
     parser.feed_stdout(b"a login banner, then silence")
     assert outcomes(parser, batch, stuck=0) == {}
+
+
+def test_plain_commands_run_with_envs_variables_and_its_answer_when_missing() -> None:
+    """env(1) is not exec'd per command: the script exports its variables once, runs the
+    external command (never a builtin of the same name), and says what env says when a
+    command is missing, so the transport translates both paths alike."""
+    nonce = new_nonce()
+    batch = entries(
+        ("sh", "-c", 'printf "%s %s %s" "$LC_ALL" "$LANG" "$PATH"'),
+        ("echo", "--version"),  # dash's builtin echo would print "--version"
+        ("no-such-command-xyz", "arg"),
+    )
+    out, err = run_script(nonce, batch)
+    _, found = parse(nonce, batch, out, err)
+    assert result(found, 0).stdout == f"C C {ENV_PREFIX[3].removeprefix('PATH=')}".encode()
+    assert b"GNU coreutils" in result(found, 1).stdout
+    missing = result(found, 2)
+    assert missing.exit_status == 127
+    assert missing.stderr == b"env: 'no-such-command-xyz': No such file or directory\n"
+    assert b"env LC_ALL" not in build_script(nonce, batch)
