@@ -247,6 +247,11 @@ class Transport(abc.ABC):
         self._translate(result, privileged=privileged)
         return result
 
+    @property
+    def is_discovering(self) -> bool:
+        """Inside ``discovering``: a collector may stop before work not worth batching."""
+        return self._wanted is not None
+
     @contextlib.contextmanager
     def discovering(self) -> Iterator[list[Command]]:
         """While inside, ``run`` answers from the cache only, and records each command it
@@ -258,6 +263,9 @@ class Transport(abc.ABC):
             yield wanted
         finally:
             self._wanted = None
+
+    @overload
+    def independently(self, a: Callable[[], A], b: Callable[[], B], /) -> tuple[A, B]: ...
 
     @overload
     def independently(

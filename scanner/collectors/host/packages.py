@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from scanner.collectors import collector
+from scanner.collectors.host.apt_index import pending_updates
 from scanner.collectors.host.common import CLOCK, OS_RELEASE_COMMAND, read_os_release
-from scanner.collectors.host.packages_apt import list_upgradable, newest_release_file, parse_mtimes
+from scanner.collectors.host.packages_apt import newest_release_file, parse_mtimes
 from scanner.collectors.host.packages_dnf import FIND_REPOMD, Advisory, collect_dnf, package_name
 from scanner.errors import ObservationError, UnparsableOutput
 from scanner.transports.base import Transport
@@ -83,8 +84,9 @@ def _target_clock(transport: Transport) -> float:
 
 
 def _apt(transport: Transport, distribution: str) -> PackageState:
-    now = _target_clock(transport)
-    newest = newest_release_file(transport)
+    now, newest = transport.independently(
+        lambda: _target_clock(transport), lambda: newest_release_file(transport)
+    )
     if newest is None:
         return PackageState(
             "apt",
@@ -95,7 +97,7 @@ def _apt(transport: Transport, distribution: str) -> PackageState:
             unknown_reason="package index missing (no Release files in /var/lib/apt/lists); "
             "cannot tell what is pending",
         )
-    updates = list_upgradable(transport)
+    updates = pending_updates(transport)
     return PackageState(
         "apt",
         distribution,

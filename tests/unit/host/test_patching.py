@@ -12,6 +12,7 @@ import pytest
 
 from checks.host import patching
 from scanner.baseline.loader import Baseline, load
+from scanner.collectors.host import apt_index
 from scanner.collectors.host.common import detect_container, parse_os_release
 from scanner.collectors.host.packages import packages, summarise_advisories
 from scanner.collectors.host.packages_apt import (
@@ -58,6 +59,13 @@ FIND_APT = ("find", "/var/lib/apt/lists", "-maxdepth", "1", "-name", "*Release",
 @pytest.fixture(scope="module")
 def baseline() -> Baseline:
     return load("iso27001-2022", Registry.installed())
+
+
+@pytest.fixture(autouse=True)
+def apt_lists_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The recorded apt cases hold apt's own listing: they replay that path (the one souqscan
+    takes where it cannot decide from the index itself, tests/unit/host/test_apt_policy.py)."""
+    monkeypatch.setenv(apt_index.SWITCH, "0")
 
 
 def _result(argv: tuple[str, ...], status: int, out: str = "", err: str = "") -> CommandResult:

@@ -1,0 +1,278 @@
+"""A Debian/Ubuntu host's pending updates, decided here from its own apt index files.
+
+The host sends what is small and its own: the installed versions (``dpkg-query``), apt's
+configuration (``apt-config dump``), its Release files and pins. The Packages files, tens of
+megabytes that most hosts of an estate share, are fetched once per scan process, from the
+first host that has them, and kept by the SHA256 of their uncompressed content as the host's
+own Release file lists it. Fetched bytes are checked against that hash here, so a host can
+only ever be answered from content whose hash its own Release file names: a hostile host
+cannot plant an index another host would be judged by (it would need a SHA256 preimage).
+
+What apt decides in ways not reproduced (apt_policy.Unsupported), or anything unexpected on the
+way, hands the host to ``apt list --upgradable`` (packages_apt), which apt answers itself.
+``SOUQSCAN_APT_INDEX=0`` in the environment asks apt on every host (to compare the two paths).
+Read-only: ``dd``, ``grep`` and ``cat`` of files apt keeps, nothing written, no lock taken.
+"""
+
+from __future__ import annotations
+
+import bz2
+import hashlib
+import logging
+import lzma
+import os
+import re
+import threading
+import zlib
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol, cast
+
+import lz4.frame
+
+from scanner.collectors.host import apt_policy
+from scanner.collectors.host.apt_policy import Index, Release, Unsupported
+from scanner.collectors.host.packages_apt import APT_LISTS, AptUpdate, list_upgradable
+from scanner.errors import ObservationError
+from scanner.transports.base import Command, CommandResult, NotPrefetched, Transport
+
+log = logging.getLogger("souqscan.apt")
+
+SWITCH = "SOUQSCAN_APT_INDEX"
+
+DPKG_QUERY = (
+    "dpkg-query",
+    "-W",
+    "-f",
+    "${db:Status-Status}\\t${Package}\\t${Architecture}\\t${Version}\\n",
+)
+APT_CONFIG = ("apt-config", "dump")
+PREFERENCES = ("/etc/apt/preferences", "/etc/apt/preferences.d")
+FIND_APT_FILES = (
+    "find", APT_LISTS, *PREFERENCES, "-maxdepth", "1", "-type", "f", "-printf", "%p\\t%s\\n",
+)  # fmt: skip
+CHUNK = 4_000_000  # bytes per dd read: under the transport's per-command output cap
+CHUNKS_PER_BATCH = 6  # under the transport's per-batch output cap
+MAX_COMPRESSED = 256 * 1024 * 1024
+MAX_INDEX = 512 * 1024 * 1024  # decompressed: Ubuntu's universe is about 70 MB
+KEPT_INDEXES = 64  # distinct Packages files held by a scan process (an estate has a few)
+_NAME = re.compile(r"[A-Za-z0-9._~%+-]+")
+_PACKAGES = re.compile(r"(?P<base>.+_Packages)(?P<ext>\.[a-z0-9]+)?")
+
+
+class _Decompressor(Protocol):
+    @property
+    def eof(self) -> bool: ...
+
+    def decompress(self, data: bytes, max_length: int, /) -> bytes: ...
+
+
+DECOMPRESSORS: dict[str, Callable[[], _Decompressor]] = {
+    ".gz": lambda: zlib.decompressobj(wbits=31),
+    ".xz": lzma.LZMADecompressor,
+    ".bz2": bz2.BZ2Decompressor,
+    ".lz4": lz4.frame.LZ4FrameDecompressor,
+}
+
+
+@dataclass(frozen=True)
+class _File:
+    path: str
+    size: int
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+
+class _Indexes:
+    """Parsed Packages files by (SHA256, native architecture), fetched once each."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._kept: OrderedDict[tuple[str, str], Index] = OrderedDict()
+        self._fetching: dict[tuple[str, str], threading.Lock] = {}
+
+    def get(self, key: tuple[str, str], fetch: Callable[[], Index]) -> Index:
+        with self._lock:
+            if key in self._kept:
+                return self._kept[key]
+            guard = self._fetching.setdefault(key, threading.Lock())
+        with guard:  # other hosts needing the same file wait for this one's fetch
+            with self._lock:
+                if key in self._kept:
+                    return self._kept[key]
+            index = fetch()
+            with self._lock:
+                self._kept[key] = index
+                while len(self._kept) > KEPT_INDEXES:
+                    self._kept.popitem(last=False)
+                self._fetching.pop(key, None)
+            return index
+
+
+INDEXES = _Indexes()
+
+
+def pending_updates(transport: Transport) -> list[AptUpdate]:
+    """``apt list --upgradable``'s answer: computed here where it can be, else apt's own."""
+    if os.environ.get(SWITCH, "1").strip() == "0":
+        return list_upgradable(transport)
+    try:
+        return _computed(transport)
+    except (Unsupported, ObservationError) as exc:
+        log.debug("%s: apt's own listing (%s)", transport.target, exc)
+    return list_upgradable(transport)
+
+
+def _computed(transport: Transport) -> list[AptUpdate]:
+    dpkg, config, found = transport.independently(
+        lambda: transport.run(DPKG_QUERY),
+        lambda: transport.run(APT_CONFIG),
+        lambda: transport.run(FIND_APT_FILES),
+    )
+    if not (dpkg.ok and config.ok):
+        raise Unsupported("dpkg-query or apt-config failed")
+    native = apt_policy.native_architecture(apt_policy.parse_apt_config(config.text))
+    installed = apt_policy.parse_installed(dpkg.text)
+    files = _files(found.text)
+    preferences = [f for f in files if f.path.startswith(PREFERENCES)]
+    lists = [f for f in files if f.path.startswith(APT_LISTS + "/")]
+    releases = _releases(lists)
+    paths = {
+        f: _index_path(m.group("base"), releases)
+        for f in lists
+        if (m := _PACKAGES.fullmatch(f.name))
+    }
+    grep = _grep_releases(releases, {path for _, path in paths.values()})
+    results = transport.independently(
+        *(_reader(transport, f.path) for f in preferences), lambda: transport.run(grep)
+    )
+    texts = [str(text) for text in results[:-1]]
+    grepped = cast(CommandResult, results[-1])
+    sites = {f.name.split("_", 1)[0] for f in lists}  # apt names list files site_path_...
+    apt_policy.check_preferences(texts, installed, sites)
+    if grepped.exit_status not in (0, 1):  # 1: nothing matched
+        raise Unsupported(f"cannot read the Release files: {grepped.first_error_line()}")
+    parsed = _parsed_releases(grepped.text, releases)
+    pairs = []
+    for f, (prefix, path) in paths.items():
+        digest = parsed[prefix].sha256.get(path)
+        if digest is None:
+            raise Unsupported(f"no Release file lists the SHA256 of {f.name}")
+        pairs.append((f, parsed[prefix], digest))
+    if transport.is_discovering:
+        raise NotPrefetched("apt index files")  # fetched in the real run, once per process
+    indexes = [
+        (release, INDEXES.get((digest, native), _fetcher(transport, f, digest, native)))
+        for f, release, digest in pairs
+    ]
+    return apt_policy.upgradable(installed, indexes, native)
+
+
+def _files(text: str) -> list[_File]:
+    out: list[_File] = []
+    for line in text.splitlines():
+        path, sep, size = line.rpartition("\t")
+        if not sep or not size.isdigit() or not _NAME.fullmatch(path.rsplit("/", 1)[-1]):
+            raise Unsupported(f"unexpected apt file {line[:80]!r}")
+        out.append(_File(path, int(size)))
+    return out
+
+
+def _releases(lists: list[_File]) -> dict[str, _File]:
+    """Release files by the filename prefix their indexes share; InRelease first, as apt."""
+    found: dict[str, _File] = {}
+    for suffix in ("Release", "InRelease"):
+        for f in lists:
+            if f.name.endswith("_" + suffix):
+                found[f.name.removesuffix(suffix)] = f
+    return found
+
+
+def _reader(transport: Transport, path: str) -> Callable[[], str]:
+    def read() -> str:
+        text = transport.read_file(path)
+        if text is None:
+            raise Unsupported(f"{path} vanished")
+        return text
+
+    return read
+
+
+def _index_path(base: str, releases: dict[str, _File]) -> tuple[str, str]:
+    """(release prefix, the path its Release file lists) of a Packages file: apt names it
+    after its URI, ``/`` as ``_`` (an ``_`` in a URI is escaped)."""
+    for prefix in sorted(releases, key=len, reverse=True):
+        if base.startswith(prefix):
+            return prefix, base.removeprefix(prefix).replace("_", "/")
+    raise Unsupported(f"no Release file for {base}")
+
+
+def _grep_releases(releases: dict[str, _File], paths: set[str]) -> tuple[str, ...]:
+    """Only the lines apt_policy reads, of every Release file at once: a few hundred bytes
+    rather than the whole files (a Debian InRelease is 150 kB)."""
+    fields = "|".join(apt_policy.RELEASE_FIELDS)
+    escaped = (re.sub(r"([.+])", r"\\\1", path) for path in sorted(paths))
+    patterns = [f"^({fields}):", *(f"^ [0-9a-f]{{64}} +[0-9]+ {e}$" for e in escaped)]
+    return (
+        "grep", "-H", "-E", *(w for p in patterns for w in ("-e", p)), "--",
+        *sorted(f.path for f in releases.values()),
+    )  # fmt: skip
+
+
+def _parsed_releases(text: str, releases: dict[str, _File]) -> dict[str, Release]:
+    lines: dict[str, list[str]] = {f.path: [] for f in releases.values()}
+    for line in text.splitlines():
+        path, sep, content = line.partition(":")  # our names have no colon (_NAME)
+        if not sep or path not in lines:
+            raise Unsupported(f"unexpected grep line {line[:80]!r}")
+        lines[path].append(content)
+    return {prefix: apt_policy.parse_release(lines[f.path]) for prefix, f in releases.items()}
+
+
+def _fetcher(transport: Transport, f: _File, digest: str, native: str) -> Callable[[], Index]:
+    def fetch() -> Index:
+        data = _decompressed(_read_bytes(transport, f), f.name)
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise Unsupported(f"{f.name} does not match the SHA256 its Release file lists")
+        return apt_policy.parse_packages(data, native)
+
+    return fetch
+
+
+def _read_bytes(transport: Transport, f: _File) -> bytes:
+    if f.size > MAX_COMPRESSED:
+        raise Unsupported(f"{f.name} is larger than {MAX_COMPRESSED} bytes")
+    chunks = [
+        Command(("dd", f"if={f.path}", f"bs={CHUNK}", f"skip={i}", "count=1",
+                 "iflag=fullblock", "status=none"))
+        for i in range(max(-(-f.size // CHUNK), 1))
+    ]  # fmt: skip
+    for start in range(0, len(chunks), CHUNKS_PER_BATCH):
+        transport.prefetch(chunks[start : start + CHUNKS_PER_BATCH])
+    parts = []
+    for chunk in chunks:
+        result = transport.run(chunk.argv)
+        if not result.ok:
+            raise Unsupported(f"cannot read {f.name}: {result.first_error_line()}")
+        parts.append(result.stdout)
+    return b"".join(parts)
+
+
+def _decompressed(data: bytes, name: str) -> bytes:
+    match = _PACKAGES.fullmatch(name)
+    ext = match.group("ext") if match else None
+    if not ext:
+        return data
+    if ext not in DECOMPRESSORS:
+        raise Unsupported(f"{name}: no decompressor for {ext}")
+    decompressor = DECOMPRESSORS[ext]()
+    try:
+        out = decompressor.decompress(data, MAX_INDEX + 1)
+    except (OSError, EOFError, ValueError, RuntimeError, lzma.LZMAError, zlib.error) as exc:
+        raise Unsupported(f"{name} does not decompress: {exc}") from None
+    if len(out) > MAX_INDEX or not decompressor.eof:
+        raise Unsupported(f"{name} is cut short or decompresses past {MAX_INDEX} bytes")
+    return out

@@ -1,0 +1,89 @@
+"""Pending apt updates decided by souqscan from this machine's own index files, against what
+its real apt lists (``apt list --upgradable``), and the fetch that makes it cheap: once per
+process per file, checked against the host's own Release file, never planted by a host.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from scanner.collectors.host import apt_index
+from scanner.collectors.host.apt_policy import Unsupported
+from scanner.collectors.host.packages_apt import AptUpdate, list_upgradable
+from scanner.transports.base import ENV_PREFIX, CommandResult
+from scanner.transports.local import LocalTransport
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("apt") is None or not any(Path("/var/lib/apt/lists").glob("*_Packages*")),
+    reason="needs apt and a package index (Debian/Ubuntu with apt lists)",
+)
+
+
+class CountingTransport(LocalTransport):
+    """This machine, with the commands it ran, and optionally its index files tampered with."""
+
+    def __init__(self, *, tamper: bool = False) -> None:
+        super().__init__()
+        self.tamper = tamper
+        self.sent: list[tuple[str, ...]] = []
+
+    def _execute(self, argv: Sequence[str], timeout: float) -> CommandResult:
+        words = tuple(argv[len(ENV_PREFIX) :])
+        self.sent.append(words)
+        result = super()._execute(argv, timeout)
+        if self.tamper and words[0] == "dd":
+            # what a hostile host sends in place of an index: valid framing, other bytes
+            stdout = result.stdout[:-64] + b"\0" * 64 if len(result.stdout) > 64 else b"\0"
+            return CommandResult(result.argv, result.exit_status, stdout, result.stderr)
+        return result
+
+
+def listed(updates: list[AptUpdate]) -> set[tuple[str, str, str, tuple[str, ...]]]:
+    return {(u.name, u.installed, u.candidate, u.origins) for u in updates}
+
+
+@pytest.fixture(autouse=True)
+def fresh_indexes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(apt_index, "INDEXES", apt_index._Indexes())
+
+
+def dd_reads(transport: CountingTransport) -> int:
+    return sum(1 for words in transport.sent if words[0] == "dd")
+
+
+def test_the_index_decides_what_apt_lists() -> None:
+    first = CountingTransport()
+    try:
+        computed = apt_index._computed(first)
+    except Unsupported as exc:
+        pytest.skip(f"this machine's apt is not one souqscan reproduces: {exc}")
+    assert listed(computed) == listed(list_upgradable(first))
+    assert dd_reads(first) >= 1  # the index files came from this host
+    # the next host holding the same files is answered without them
+    second = CountingTransport()
+    assert listed(apt_index._computed(second)) == listed(computed)
+    assert dd_reads(second) == 0
+    assert not any(words[0] == "apt" for words in second.sent)
+
+
+def test_tampered_index_bytes_are_never_used_nor_kept() -> None:
+    hostile = CountingTransport(tamper=True)
+    with pytest.raises(Unsupported, match=r"does not match the SHA256|does not decompress"):
+        apt_index._computed(hostile)
+    # pending_updates then asks the host's apt, as for any host it cannot decide
+    assert listed(apt_index.pending_updates(hostile)) == listed(list_upgradable(hostile))
+    assert hostile.sent[-1][:2] == ("apt", "-o")
+    honest = CountingTransport()
+    assert listed(apt_index.pending_updates(honest)) == listed(list_upgradable(honest))
+    assert dd_reads(honest) >= 1  # nothing the hostile host sent was kept
+
+
+def test_the_switch_asks_apt_on_every_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(apt_index.SWITCH, "0")
+    transport = CountingTransport()
+    apt_index.pending_updates(transport)
+    assert [words[0] for words in transport.sent] == ["apt"]
