@@ -1,5 +1,5 @@
 """apt's candidate versions as souqscan decides them from a host's index files: the parsers on
-files captured on the Debian 12 machine (tests/data/host.packages/apt-index), the policy on
+files captured on the Debian 12 machine (tests/data/apt-index), the policy on
 the cases apt_preferences(5) describes. Against apt itself: tests/integration/test_apt_index.py.
 """
 
@@ -30,7 +30,7 @@ from scanner.collectors.host.apt_policy import (
 )
 from scanner.errors import UnparsableOutput
 
-DATA = Path(__file__).parents[2] / "data" / "host.packages" / "apt-index"
+DATA = Path(__file__).parents[2] / "data" / "apt-index"
 PACKAGES = DATA / "bookworm-updates_main_binary-amd64_Packages"
 
 
