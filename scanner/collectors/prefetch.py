@@ -1,5 +1,5 @@
-"""Warm a host's command cache before its checks run, in a few exec channels instead of one per
-command.
+"""Warm a host's command cache before its checks run: a few batches, all sent to one shell kept
+open on one exec channel (``SshTransport``), instead of one channel per command.
 
 1. The commands the plan's collectors declare go out in one batch; what needs root waits for
    the second, since ``id -u`` (in the first) tells whether it runs through sudo.

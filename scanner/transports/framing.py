@@ -14,6 +14,9 @@ that was a fork and an exec per command, most of a host scan's cost on the targe
 commands themselves are cheap. What kills a hung command on the target instead is one
 timeout(1) around the whole shell (``backstop_argv``), whose process group holds every command.
 
+A shell may also stay open for the next batch (``session_script``): each batch has its own
+nonce, and the functions and exports are sent once, with the first.
+
 Everything from the target is bounded: each stream of each command at ``MAX_OUTPUT`` (a
 command that prints more stops the parse and is OutputTooLarge on its own), the whole batch at
 ``MAX_BATCH_OUTPUT``, and anything before the first marker (shell start-up chatter) at
@@ -87,23 +90,34 @@ def _prefix(nonce: str) -> bytes:
 
 def build_script(nonce: str, entries: Sequence[BatchEntry]) -> bytes:
     """The POSIX sh script running ``entries`` in order, built from their argv only."""
+    return session_script(nonce, entries, opening=True) + b"exit 0\n"
+
+
+def session_script(nonce: str, entries: Sequence[BatchEntry], *, opening: bool) -> bytes:
+    """``entries`` for a shell that keeps reading its stdin: the next batch of a session, with
+    the functions and exports when ``opening`` it, and no ``exit`` (the session goes on)."""
     if not re.fullmatch(r"[0-9a-f]{16,64}", nonce):
         raise ValueError("the nonce must be hex")
-    lines = [f"P={shlex.quote(_prefix(nonce).decode())}", _EXPORTS, _PRELUDE]
+    lines = [f"P={shlex.quote(_prefix(nonce).decode())}"]
+    if opening:
+        lines += [_EXPORTS, _PRELUDE]
     for index, entry in enumerate(entries):
         if entry.argv[: len(ENV_PREFIX)] == ENV_PREFIX:
             lines.append(f"e {index} {shlex.join(entry.argv[len(ENV_PREFIX) :])}")
         else:
             lines.append(f"r {index} {shlex.join(entry.argv)}")
-    lines.append("exit 0\n")
-    return "\n".join(lines).encode()
+    return ("\n".join(lines) + "\n").encode()
 
 
-def backstop_argv(entries: Sequence[BatchEntry]) -> tuple[str, ...]:
-    """The shell under one timeout(1) allowing every entry its own timeout in a row: a command
-    the reader gave up on is killed with its whole batch by then, never left running."""
-    total = math.ceil(sum(entry.timeout for entry in entries)) + 1
-    return ("timeout", "-k", str(KILL_AFTER), str(total), *SHELL)
+def backstop_seconds(entries: Sequence[BatchEntry]) -> float:
+    """Every entry its own timeout, in a row."""
+    return float(math.ceil(sum(entry.timeout for entry in entries)) + 1)
+
+
+def backstop_argv(seconds: float) -> tuple[str, ...]:
+    """The shell under one timeout(1) of ``seconds``: a command the reader gave up on is
+    killed with its whole shell by then, never left running."""
+    return ("timeout", "-k", str(KILL_AFTER), str(math.ceil(seconds)), *SHELL)
 
 
 @dataclass(frozen=True)

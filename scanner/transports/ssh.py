@@ -6,6 +6,7 @@ unknown key must be asked for explicitly; a *changed* key is always refused.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import shlex
@@ -43,6 +44,33 @@ EOF_GRACE = 2.0  # how long output may trail a command's exit status
 BATCH_GRACE = 2.0
 # The login shell's status when it found no timeout(1) to run the batch under.
 NOT_FOUND = 127
+# A shell kept open for a host's batches is killed by its backstop after this many of the
+# transport's command timeouts (a whole host scan sends about 40 commands); a batch that
+# would not fit in what is left of it goes to a new shell.
+SHELL_COMMANDS = 64
+
+
+@dataclass
+class _Shell:
+    """One exec channel's ``/bin/sh -s``, kept for the next batch."""
+
+    channel: paramiko.Channel
+    deadline: float  # monotonic time its backstop kills it
+    opened: bool = False  # its functions and exports were sent
+    missing: bool = False  # the login shell could not find the command running it
+
+    @property
+    def alive(self) -> bool:
+        channel = self.channel
+        return not (channel.closed or channel.eof_received or channel.exit_status_ready())
+
+    def close(self) -> None:
+        """End the shell: told to exit, then the channel closed (sshd sends it EOF anyway)."""
+        with contextlib.suppress(paramiko.SSHException, OSError, EOFError):
+            if self.alive:
+                self.channel.sendall(b"exit 0\n")
+                self.channel.shutdown_write()
+        self.channel.close()
 
 
 @dataclass(frozen=True)
@@ -137,6 +165,7 @@ class SshTransport(Transport):
         self._jump: SshTransport | None = None
         self._lock = threading.Lock()
         self._backstop = True  # until the host turns out to lack timeout(1)
+        self._idle: list[_Shell] = []  # shells waiting for their next batch
 
     def connect(self) -> None:
         with self._lock:
@@ -268,40 +297,77 @@ class SshTransport(Transport):
     def _execute_batch(
         self, entries: Sequence[BatchEntry]
     ) -> Mapping[int, CommandResult | ObservationError]:
-        """All ``entries`` in one exec channel running a framed ``/bin/sh`` script, under one
+        """All ``entries`` in one framed ``/bin/sh`` reading its script from stdin: a shell
+        kept open from an earlier batch where one is idle and young enough, under one
         timeout(1) where the host has it."""
-        if self._backstop:
-            found, shell_missing = self._run_script(entries, framing.backstop_argv(entries))
-            if not shell_missing:
+        reuse = True
+        while True:
+            backstop = self._backstop
+            shell, fresh = self._take_shell(entries, reuse=reuse)
+            found, reusable = self._run_on(shell, entries)
+            if reusable:
+                self._give_back(shell)
+            else:
+                shell.close()
+            if not fresh and not found:
+                reuse = False  # the kept shell was gone (its backstop, sshd): a new one
+                continue
+            # The login shell's 127 before any section: no timeout(1) here (busybox without
+            # it), so the bare shell, sent everything once more.
+            if not (fresh and backstop and shell.missing):
                 return found
-            self._backstop = False  # no timeout(1) here (busybox without it): the bare shell
-            if self._audit is not None:  # sent once more
+            self._backstop = False
+            if self._audit is not None:
                 for entry in entries:
                     self._audit(self.target, entry.argv)
-        return self._run_script(entries, framing.SHELL)[0]
 
-    def _run_script(
-        self, entries: Sequence[BatchEntry], shell: Sequence[str]
-    ) -> tuple[Mapping[int, CommandResult | ObservationError], bool]:
-        """What the batch established, and whether ``shell`` itself could not be run."""
+    def _take_shell(self, entries: Sequence[BatchEntry], *, reuse: bool) -> tuple[_Shell, bool]:
+        """An idle shell whose backstop leaves every entry its own timeout, else a new one."""
+        needed = framing.backstop_seconds(entries) + BATCH_GRACE
+        with self._lock:
+            while reuse and self._idle:
+                shell = self._idle.pop()
+                if shell.alive and shell.deadline - time.monotonic() > needed:
+                    return shell, False
+                shell.close()
+        seconds = max(self.timeout * SHELL_COMMANDS, needed)
+        argv = framing.backstop_argv(seconds) if self._backstop else framing.SHELL
         channel = self._open_channel(self.timeout)
+        try:
+            channel.exec_command(shlex.join(argv))  # scripts come on stdin, never argv
+        except (paramiko.SSHException, OSError) as exc:
+            channel.close()
+            raise TargetUnreachable(f"{self.spec.host}: {exc}") from None
+        deadline = time.monotonic() + seconds if self._backstop else float("inf")
+        return _Shell(channel, deadline), True
+
+    def _give_back(self, shell: _Shell) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._idle.append(shell)
+                return
+        shell.close()  # the transport closed meanwhile
+
+    def _run_on(
+        self, shell: _Shell, entries: Sequence[BatchEntry]
+    ) -> tuple[Mapping[int, CommandResult | ObservationError], bool]:
+        """What the batch established, and whether the shell can take the next batch: only
+        when every section came in, with nothing left running or still printing."""
+        channel = shell.channel
         nonce = framing.new_nonce()
         parser = framing.BatchParser(nonce, len(entries))
         stuck: int | None = None
-        status: int | None = None
         try:
-            channel.exec_command(shlex.join(shell))  # the script comes on stdin, never argv
-            channel.sendall(framing.build_script(nonce, entries))
-            channel.shutdown_write()
+            channel.sendall(framing.session_script(nonce, entries, opening=not shell.opened))
+            shell.opened = True
             stuck = self._follow(channel, parser, entries)
             if channel.exit_status_ready():
-                status = channel.recv_exit_status()
+                shell.missing = channel.recv_exit_status() == NOT_FOUND and not parser.out.begun
         except (paramiko.SSHException, OSError):
             stuck = None  # a broken channel: keep the complete sections, the rest run alone
-        finally:
-            channel.close()
-        shell_missing = status == NOT_FOUND and parser.out.begun == 0
-        return framing.outcomes(parser, entries, stuck), shell_missing
+        found = framing.outcomes(parser, entries, stuck)
+        reusable = parser.completed == len(entries) and not parser.stopped
+        return found, reusable and shell.alive
 
     @staticmethod
     def _follow(
@@ -369,6 +435,10 @@ class SshTransport(Transport):
             ) from None
 
     def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for shell in idle:
+            shell.close()
         with self._lock:
             if self._client is not None:
                 self._client.close()

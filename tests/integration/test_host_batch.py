@@ -1,4 +1,5 @@
-"""Batching end to end: a host's commands go out in a few exec channels of one SSH connection,
+"""Batching end to end: a host's commands go out in batches to one shell kept open on one exec
+channel of one SSH connection,
 and the findings are exactly those of one channel per command (``SOUQSCAN_BATCH=0``).
 
 Channels are counted in sshd's own log (one "Starting session" per exec channel), commands in
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +31,10 @@ from tests.support.sshd import Namespace, SshServer
 
 pytestmark = pytest.mark.sshd
 
-# Exec channels a full scan may open with batching: two declared batches and a few replay
-# rounds (scanner/collectors/prefetch.py), plus commands deeper than those rounds.
-MAX_CHANNELS = 8
+# Exec channels a scan may open with batching: its batches (two declared, a few replay
+# rounds: scanner/collectors/prefetch.py) share one kept shell; commands deeper than those
+# rounds run on their own.
+MAX_CHANNELS = 4
 FULL_SCAN_TIMEOUT = 600.0
 
 
@@ -87,8 +90,7 @@ def test_full_scan_batched_is_a_few_channels_with_the_same_findings(
     assert (conns, conns_alone) == (1, 1)
     # One channel per command without batching; a handful with it.
     assert channels_alone == len(sent_alone), sent_alone
-    assert channels <= MAX_CHANNELS, channels
-    assert channels < channels_alone / 3, (channels, channels_alone)
+    assert channels == 1, channels  # every batch in the one kept shell
     # Every command the collectors ran is in the audit log, batched or not ...
     assert {tuple(a) for a in sent} >= {tuple(a) for a in sent_alone}
     # ... and what collectors declare is what they run: nothing batched goes unused.
@@ -182,3 +184,24 @@ def test_a_host_without_timeout_still_batches_under_a_bare_shell(
         channels_alone,
     )
     assert len(sent) > len(set(map(tuple, sent)))  # the first batch was sent twice
+
+
+def test_batches_share_one_kept_shell_and_a_dead_one_is_replaced(sshd: SshServer) -> None:
+    """Each batch goes to the shell the last one left idle; a kept shell that died meanwhile
+    (here: killed by a command of its own, a second after its batch) is never sent a batch:
+    the next goes to a new shell, and every result is the command's own."""
+    options = SshOptions(identity=sshd.client_key, known_hosts=sshd.known_hosts)
+    spec = HostSpec("127.0.0.1", sshd.user, sshd.port)
+    mark = sshd.mark()
+    with SshTransport(spec, options) as transport:
+        assert transport.prefetch([Command(("echo", "one")), Command(("uname", "-s"))]) == 2
+        assert transport.prefetch([Command(("echo", "two"))]) == 1
+        assert sshd.sessions(mark) == 1
+        killer = ("sh", "-c", "(sleep 1; kill -KILL $PPID) >/dev/null 2>&1 &")
+        assert transport.prefetch([Command(killer)]) == 1
+        time.sleep(3)  # the shell is gone, and its channel has said so
+        assert transport.prefetch([Command(("echo", "three"))]) == 1
+        assert sshd.sessions(mark) == 2
+        outputs = [transport.run(argv).stdout for argv in (("echo", "one"), ("echo", "three"))]
+        assert outputs == [b"one\n", b"three\n"]
+        assert transport.run(("uname", "-s")).stdout == b"Linux\n"

@@ -15,9 +15,11 @@ from scanner.transports.framing import (
     BatchParser,
     Outcome,
     backstop_argv,
+    backstop_seconds,
     build_script,
     new_nonce,
     outcomes,
+    session_script,
 )
 
 
@@ -203,7 +205,10 @@ def test_the_backstop_kills_a_hung_batch_and_its_command() -> None:
     nonce = new_nonce()
     batch = entries(("sleep", "300"), ("echo", "next"), timeout=0.5)
     proc = subprocess.run(
-        backstop_argv(batch), input=build_script(nonce, batch), capture_output=True, timeout=60
+        backstop_argv(backstop_seconds(batch)),
+        input=build_script(nonce, batch),
+        capture_output=True,
+        timeout=60,
     )
     assert proc.returncode == 124  # timeout(1) stopped it
     parser = BatchParser(nonce, len(batch))
@@ -217,7 +222,7 @@ def test_the_backstop_kills_a_hung_batch_and_its_command() -> None:
 
 
 def test_the_backstop_allows_every_command_its_own_timeout() -> None:
-    argv = backstop_argv(entries(("true",), ("true",), timeout=30.0))
+    argv = backstop_argv(backstop_seconds(entries(("true",), ("true",), timeout=30.0)))
     assert argv == ("timeout", "-k", "5", "61", "/bin/sh", "-s")
 
 
@@ -279,3 +284,24 @@ def test_plain_commands_run_with_envs_variables_and_its_answer_when_missing() ->
     assert missing.exit_status == 127
     assert missing.stderr == b"env: 'no-such-command-xyz': No such file or directory\n"
     assert b"env LC_ALL" not in build_script(nonce, batch)
+
+
+def test_a_session_runs_batch_after_batch_in_one_shell() -> None:
+    """A kept shell: the functions and exports come with the first batch only, each batch has
+    its own nonce, and the first batch's output is never taken for the second's."""
+    first, second = new_nonce(), new_nonce()
+    one = entries((*SHELL, "X=1; echo one"), ("echo", "--version"))
+    two = entries((*SHELL, 'printf "%s" "${X:-unset} $LC_ALL"'), ("no-such-command-xyz",))
+    script = session_script(first, one, opening=True) + session_script(second, two, opening=False)
+    assert b"e() {" not in session_script(second, two, opening=False)
+    assert b"exit" not in script.split(b"\n")[-2]  # the shell would go on reading
+    proc = subprocess.run(["/bin/sh", "-s"], input=script, capture_output=True, timeout=60)
+    assert proc.returncode == 0  # ended by the end of its input, as a closed session is
+    _, found_one = parse(first, one, proc.stdout, proc.stderr)
+    _, found_two = parse(second, two, proc.stdout, proc.stderr)
+    assert result(found_one, 0).stdout == b"one\n"
+    assert b"GNU coreutils" in result(found_one, 1).stdout
+    assert result(found_two, 0).stdout == b"unset C"  # a command's variables do not persist
+    assert result(found_two, 1).exit_status == 127
+    # The first batch's output comes before the second nonce's first marker: its preamble.
+    assert b"one" not in result(found_two, 0).stdout + result(found_two, 1).stdout
