@@ -26,9 +26,10 @@ pytestmark = pytest.mark.skipif(
 class CountingTransport(LocalTransport):
     """This machine, with the commands it ran, and optionally its index files tampered with."""
 
-    def __init__(self, *, tamper: bool = False) -> None:
+    def __init__(self, *, tamper: bool = False, updated: AptUpdate | None = None) -> None:
         super().__init__()
         self.tamper = tamper
+        self.updated = updated  # shown installed at its candidate version
         self.sent: list[tuple[str, ...]] = []
 
     def _execute(self, argv: Sequence[str], timeout: float) -> CommandResult:
@@ -39,6 +40,14 @@ class CountingTransport(LocalTransport):
             # what a hostile host sends in place of an index: valid framing, other bytes
             stdout = result.stdout[:-64] + b"\0" * 64 if len(result.stdout) > 64 else b"\0"
             return CommandResult(result.argv, result.exit_status, stdout, result.stderr)
+        if self.updated is not None and words[0] == "dpkg-query":
+            u = self.updated
+            line = f"\t{u.name}\t{u.architecture}\t{u.installed}\n".encode()
+            stdout = result.stdout.replace(
+                line, line.replace(u.installed.encode(), u.candidate.encode())
+            )
+            assert stdout != result.stdout
+            return CommandResult(result.argv, result.exit_status, stdout, result.stderr)
         return result
 
 
@@ -48,7 +57,9 @@ def listed(updates: list[AptUpdate]) -> set[tuple[str, str, str, tuple[str, ...]
 
 @pytest.fixture(autouse=True)
 def fresh_indexes(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(apt_index, "INDEXES", apt_index._Indexes())
+    monkeypatch.setattr(apt_index, "INDEXES", apt_index.Kept(apt_index.KEPT_INDEXES))
+    monkeypatch.setattr(apt_index, "UPDATES", apt_index.Kept(apt_index.KEPT_ANSWERS))
+    monkeypatch.setattr(apt_index, "INSTALLED", apt_index.Kept(apt_index.KEPT_ANSWERS))
 
 
 def dd_reads(transport: CountingTransport) -> int:
@@ -68,6 +79,20 @@ def test_the_index_decides_what_apt_lists() -> None:
     assert listed(apt_index._computed(second)) == listed(computed)
     assert dd_reads(second) == 0
     assert not any(words[0] == "apt" for words in second.sent)
+
+
+def test_hosts_share_an_answer_only_when_they_have_the_same_packages() -> None:
+    """The answer is kept by what it is computed from: another host of the same image gets
+    it without computing, one with a package already updated gets its own."""
+    try:
+        computed = apt_index._computed(CountingTransport())
+    except Unsupported as exc:
+        pytest.skip(f"this machine's apt is not one souqscan reproduces: {exc}")
+    if not computed:
+        pytest.skip("nothing is upgradable on this machine")
+    updated = CountingTransport(updated=computed[0])
+    assert listed(apt_index._computed(updated)) == listed(computed[1:])
+    assert listed(apt_index._computed(CountingTransport())) == listed(computed)
 
 
 def test_tampered_index_bytes_are_never_used_nor_kept() -> None:

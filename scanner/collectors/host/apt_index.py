@@ -27,7 +27,7 @@ import zlib
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, cast
+from typing import Generic, Protocol, TypeVar, cast
 
 import lz4.frame
 
@@ -38,6 +38,8 @@ from scanner.errors import ObservationError
 from scanner.transports.base import Command, CommandResult, NotPrefetched, Transport
 
 log = logging.getLogger("souqscan.apt")
+K = TypeVar("K")
+V = TypeVar("V")
 
 SWITCH = "SOUQSCAN_APT_INDEX"
 
@@ -57,6 +59,7 @@ CHUNKS_PER_BATCH = 6  # under the transport's per-batch output cap
 MAX_COMPRESSED = 256 * 1024 * 1024
 MAX_INDEX = 512 * 1024 * 1024  # decompressed: Ubuntu's universe is about 70 MB
 KEPT_INDEXES = 64  # distinct Packages files held by a scan process (an estate has a few)
+KEPT_ANSWERS = 256  # distinct sets of installed packages (and their answers) held
 _NAME = re.compile(r"[A-Za-z0-9._~%+-]+")
 _PACKAGES = re.compile(r"(?P<base>.+_Packages)(?P<ext>\.[a-z0-9]+)?")
 
@@ -86,33 +89,40 @@ class _File:
         return self.path.rsplit("/", 1)[-1]
 
 
-class _Indexes:
-    """Parsed Packages files by (SHA256, native architecture), fetched once each."""
+class Kept(Generic[K, V]):
+    """Values computed once per key and process (a bounded number of keys, oldest dropped)."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
         self._lock = threading.Lock()
-        self._kept: OrderedDict[tuple[str, str], Index] = OrderedDict()
-        self._fetching: dict[tuple[str, str], threading.Lock] = {}
+        self._kept: OrderedDict[K, V] = OrderedDict()
+        self._computing: dict[K, threading.Lock] = {}
 
-    def get(self, key: tuple[str, str], fetch: Callable[[], Index]) -> Index:
+    def get(self, key: K, compute: Callable[[], V]) -> V:
         with self._lock:
             if key in self._kept:
                 return self._kept[key]
-            guard = self._fetching.setdefault(key, threading.Lock())
-        with guard:  # other hosts needing the same file wait for this one's fetch
+            guard = self._computing.setdefault(key, threading.Lock())
+        with guard:  # other hosts needing the same key wait for this one's
             with self._lock:
                 if key in self._kept:
                     return self._kept[key]
-            index = fetch()
+            value = compute()
             with self._lock:
-                self._kept[key] = index
-                while len(self._kept) > KEPT_INDEXES:
+                self._kept[key] = value
+                while len(self._kept) > self._limit:
                     self._kept.popitem(last=False)
-                self._fetching.pop(key, None)
-            return index
+                self._computing.pop(key, None)
+            return value
 
 
-INDEXES = _Indexes()
+# Parsed Packages files by (SHA256, native architecture): fetched from the first host.
+INDEXES: Kept[tuple[str, str], Index] = Kept(KEPT_INDEXES)
+# The answer, by everything it is computed from: hosts of one image share it.
+UPDATES: Kept[tuple[bytes, str, tuple[tuple[str, int, str], ...]], tuple[AptUpdate, ...]] = Kept(
+    KEPT_ANSWERS
+)
+INSTALLED: Kept[bytes, tuple[apt_policy.Installed, ...]] = Kept(KEPT_ANSWERS)
 
 
 def pending_updates(transport: Transport) -> list[AptUpdate]:
@@ -135,7 +145,10 @@ def _computed(transport: Transport) -> list[AptUpdate]:
     if not (dpkg.ok and config.ok):
         raise Unsupported("dpkg-query or apt-config failed")
     native = apt_policy.native_architecture(apt_policy.parse_apt_config(config.text))
-    installed = apt_policy.parse_installed(dpkg.text)
+    installed_digest = hashlib.sha256(dpkg.stdout).digest()
+    installed = INSTALLED.get(
+        installed_digest, lambda: tuple(apt_policy.parse_installed(dpkg.text))
+    )
     files = _files(found.text)
     preferences = [f for f in files if f.path.startswith(PREFERENCES)]
     lists = [f for f in files if f.path.startswith(APT_LISTS + "/")]
@@ -168,7 +181,8 @@ def _computed(transport: Transport) -> list[AptUpdate]:
         (release, INDEXES.get((digest, native), _fetcher(transport, f, digest, native)))
         for f, release, digest in pairs
     ]
-    return apt_policy.upgradable(installed, indexes, native)
+    key = (installed_digest, native, tuple((r.suite, r.priority, d) for _, r, d in pairs))
+    return list(UPDATES.get(key, lambda: tuple(apt_policy.upgradable(installed, indexes, native))))
 
 
 def _files(text: str) -> list[_File]:
