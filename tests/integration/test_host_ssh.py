@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from scanner.collectors.prefetch import SWITCH
+from scanner.transports.ssh import HostSpec, SshOptions, SshTransport
 from tests.conftest import ServerFactory
 from tests.support.cli import run_souqscan, ssh_args
 from tests.support.report import assert_well_formed, only_errors
@@ -209,3 +210,28 @@ def test_encrypted_identity_without_agent_is_an_error_naming_the_fix(
     assert only_errors(result, server.target) == (
         "the identity key is encrypted: load it into ssh-agent"
     )
+
+
+@pytest.mark.parametrize(
+    ("offered", "cipher", "mac"),
+    [
+        ("", "aes256-gcm@openssh.com", None),  # AEAD: no separate MAC
+        ("Ciphers aes128-ctr\nMACs hmac-sha2-256\n", "aes128-ctr", "hmac-sha2-256"),
+    ],
+)
+def test_aead_cipher_is_asked_for_first_and_older_servers_still_connect(
+    make_sshd: ServerFactory, offered: str, cipher: str, mac: str | None
+) -> None:
+    """paramiko's own order puts CTR with encrypt-and-MAC first; ours puts AES-GCM first (no
+    per-packet MAC compare in Python), without dropping anything a server may need."""
+    server = make_sshd(extra_config=offered)
+    options = SshOptions(identity=server.client_key, known_hosts=server.known_hosts)
+    transport = SshTransport(HostSpec("127.0.0.1", server.user, server.port), options)
+    with transport:
+        assert transport.run(("echo", "ok")).stdout == b"ok\n"
+        assert transport._client is not None
+        negotiated = transport._client.get_transport()
+        assert negotiated is not None
+        assert negotiated.remote_cipher == cipher
+        if mac is not None:
+            assert negotiated.remote_mac == mac
