@@ -232,6 +232,6 @@ def test_aead_cipher_is_asked_for_first_and_older_servers_still_connect(
         assert transport._client is not None
         negotiated = transport._client.get_transport()
         assert negotiated is not None
-        assert negotiated.remote_cipher == cipher
+        assert vars(negotiated)["remote_cipher"] == cipher  # set at key exchange; not in the stubs
         if mac is not None:
-            assert negotiated.remote_mac == mac
+            assert vars(negotiated)["remote_mac"] == mac
