@@ -149,7 +149,7 @@ def scan_target(
     facts = Facts(connection)
     try:
         if isinstance(connection, Transport):  # declared commands: one round trip, not one each
-            warm(connection, [check.collector for check, _ in plan])
+            facts.remember(warm(connection, [check.collector for check, _ in plan]))
         for check, rules in plan:
             try:
                 fact = facts.get(check.collector)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -45,6 +45,10 @@ class Facts:
         self.connection = connection
         self._results: dict[str, Any] = {}
         self._errors: dict[str, ObservationError] = {}
+
+    def remember(self, results: Mapping[str, Any]) -> None:
+        """Results already computed from this target's outputs (by a prefetch replay)."""
+        self._results.update(results)
 
     def get(self, source: Collector[Any, T]) -> T:
         if source.name in self._errors:

@@ -65,23 +65,31 @@ def rounds(commands: list[Command]) -> list[list[Command]]:
     return [[*plain, ID_COMMAND], privileged]
 
 
-def discover(transport: Transport, collectors: Sequence[Collector[Any, Any]]) -> list[Command]:
-    """The next command each collector would send, given what the cache holds now."""
+def discover(
+    transport: Transport, collectors: Sequence[Collector[Any, Any]], done: dict[str, Any]
+) -> list[Command]:
+    """The next command each collector would send, given what the cache holds now. A
+    collector that needs nothing more has its result put in ``done`` (by name), and is not
+    replayed again: from the same cached outputs, the real run would compute the same."""
     with transport.discovering() as wanted:
         for source in collectors:
+            if source.name in done:
+                continue
             # An error is an answer already cached (or a bug): the real run reports it.
             with contextlib.suppress(NotPrefetched, Exception):
-                source.collect(transport)
+                done[source.name] = source.collect(transport)
     return unique(wanted)
 
 
-def warm(transport: Transport, collectors: Iterable[Collector[Any, Any]]) -> None:
-    """Prefetch what the collectors will run. Never raises: at worst nothing is cached and
-    every command runs on its own, with its own error."""
+def warm(transport: Transport, collectors: Iterable[Collector[Any, Any]]) -> dict[str, Any]:
+    """Prefetch what the collectors will run; return, by collector name, the results of those
+    a replay already completed. Never raises: at worst nothing is cached and every command
+    runs on its own, with its own error."""
+    done: dict[str, Any] = {}
     if not batching_enabled():
         transport.batching = False  # the collectors' own prefetch hints too
     if not transport.batching:
-        return
+        return done
     sources = list({source.name: source for source in collectors}.values())
     try:
         batches = rounds(declared(sources))
@@ -91,7 +99,7 @@ def warm(transport: Transport, collectors: Iterable[Collector[Any, Any]]) -> Non
             if round_number < len(batches):
                 pending = unique([*pending, *batches[round_number]])
             if round_number > 0:  # after the first batch, replay: who needs what next?
-                found = discover(transport, sources)
+                found = discover(transport, sources, done)
                 pending = unique([*pending, *(c for c in found if _key(c) not in sent)])
             if not pending:
                 break
@@ -100,3 +108,5 @@ def warm(transport: Transport, collectors: Iterable[Collector[Any, Any]]) -> Non
             pending = []
     except Exception:  # a bug here must cost speed, never findings
         log.debug("prefetch on %s failed", transport.target, exc_info=True)
+        done.clear()
+    return done
