@@ -50,6 +50,7 @@ sys.path.insert(0, str(ROOT))  # run as a script from the repo
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
 
+from bench import compile_souqscan  # noqa: E402
 from tests.support.loopback import GUARD  # noqa: E402
 
 REGIONS = ("me-west-1", "me-central-1", "me-south-1", "eu-west-1")
@@ -806,6 +807,7 @@ def main() -> None:
         floor(args.floor, args.regions.split(","))
         return
     sizes = [int(x) for x in args.n.split(",") if x.strip()]
+    compile_souqscan()
     prowler = None if args.no_prowler else ensure_prowler()
     load = os.getloadavg()
     print(f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "

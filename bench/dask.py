@@ -24,6 +24,7 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import compile_souqscan  # noqa: E402
 from bench.hosts import Fleet, remove_tree, start_fleet, stop_servers  # noqa: E402
 from tests.support.cli import run_souqscan  # noqa: E402
 
@@ -88,6 +89,7 @@ def main() -> None:
     parser.add_argument("counts", nargs="*", type=int, default=[50], metavar="N")
     parser.add_argument("--concurrency", "-j", type=int, default=16)
     args = parser.parse_args()
+    compile_souqscan()
     for count in args.counts:
         bench(count, args.concurrency)
 

@@ -52,6 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 
 import paramiko
 
+from bench import compile_souqscan
 from tests.support.cli import run_souqscan
 from tests.support.sshd import SshServer, keygen, start_sshd
 
@@ -642,6 +643,7 @@ def main() -> None:
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # 200 servers, 200 clients
 
+    compile_souqscan()
     ansible = ansible_executable() if "ansible" in args.tools else None
     checks = ", ".join(args.checks) or "all host checks"
     print(
