@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from scanner.collectors.host.packages_apt import AptUpdate
@@ -64,6 +64,43 @@ class Offer:
 
 # (name, architecture) -> the versions one Packages file offers.
 Index = Mapping[tuple[str, str], tuple[Offer, ...]]
+Key = tuple[str, str]
+
+
+class _Offers(Mapping[Key, tuple[Offer, ...]]):
+    """A Packages file of one version per package, its Offers made when looked up: a host asks
+    about its few hundred installed packages, of the tens of thousands a file lists."""
+
+    def __init__(self, versions: dict[Key, str]) -> None:
+        self._versions = versions
+
+    def __getitem__(self, key: Key) -> tuple[Offer, ...]:
+        return (Offer(self._versions[key], False),)
+
+    def __iter__(self) -> Iterator[Key]:
+        return iter(self._versions)
+
+    def __len__(self) -> int:
+        return len(self._versions)
+
+
+def _content(data: bytes) -> tuple[int, int]:
+    """Where ``data.strip()`` would begin and end, without making it."""
+    found = _NOT_SPACE.search(data)
+    if found is None:
+        return 0, 0
+    end = len(data)
+    while data[end - 1 : end].isspace():
+        end -= 1
+    return found.start(), end
+
+
+_NOT_SPACE = re.compile(rb"\S")
+
+
+def _decoded(values: list[bytes]) -> list[str]:
+    # One decode of them all rather than one per value (none holds a NUL: each is a \S+ match).
+    return b"\0".join(values).decode().split("\0") if values else []
 
 
 @dataclass(frozen=True)
@@ -113,16 +150,30 @@ def parse_packages(data: bytes, native: str) -> Index:
     file by one regex scan, and the k-th of each belongs to the k-th stanza when every stanza
     has one of each (the counts match the stanzas). Anything else is parsed stanza by stanza.
     """
-    body = b"\n" + data.strip()
-    stanzas = body.count(b"\n\n") + 1 if len(body) > 1 else 0
-    names, versions = _PACKAGE.findall(body), _VERSION.findall(body)
-    archs = _ARCHITECTURE.findall(body)
-    if not (len(names) == len(versions) == len(archs) == stanzas) or _PHASED in body:
-        return _parse_stanzas(body, native)
-    found: dict[tuple[str, str], list[Offer]] = {}
-    for name, version, arch in zip(names, versions, archs, strict=True):
-        key = (name.decode(), native if arch == b"all" else arch.decode())
-        found.setdefault(key, []).append(Offer(version.decode(), False))
+    # Scanned in place, between the whitespace at either end: no copy of the file is made. The
+    # patterns start at a newline, which the first line lacks: it is scanned on its own.
+    begin, end = _content(data)
+    first = data.find(b"\n", begin, end)
+    first = end if first < 0 else first
+    head = b"\n" + data[begin:first]
+
+    def scanned(pattern: re.Pattern[bytes]) -> list[bytes]:
+        return pattern.findall(head) + pattern.findall(data, first, end)
+
+    stanzas = data.count(b"\n\n", begin, end) + 1 if end > begin else 0
+    names, versions, archs = scanned(_PACKAGE), scanned(_VERSION), scanned(_ARCHITECTURE)
+    counts_match = len(names) == len(versions) == len(archs) == stanzas
+    if not counts_match or data.find(_PHASED, begin, end) >= 0:
+        return _parse_stanzas(b"\n" + data[begin:end], native)
+    arches = [native if a == "all" else a for a in _decoded(archs)]
+    keys = list(zip(_decoded(names), arches, strict=True))
+    texts = _decoded(versions)
+    single = dict(zip(keys, texts, strict=True))
+    if len(single) == len(keys):
+        return _Offers(single)
+    found: dict[Key, list[Offer]] = {}  # some package offered at several versions
+    for key, version in zip(keys, texts, strict=True):
+        found.setdefault(key, []).append(Offer(version, False))
     return {key: tuple(offers) for key, offers in found.items()}
 
 

@@ -66,6 +66,18 @@ def test_packages_fast_path_reads_what_the_stanza_parser_reads() -> None:
     assert index[("tzdata", "amd64")] == (Offer("2025b-0+deb12u1", False),)  # all -> native
 
 
+def test_packages_fast_path_ignores_blank_ends_and_keeps_every_version_of_a_name() -> None:
+    stanza = b"Package: %s\nVersion: %s\nArchitecture: %s\n"
+    data = b"\n \n" + stanza % (b"a", b"1", b"all") + b"\n" + stanza % (b"b", b"2", b"amd64")
+    assert dict(parse_packages(data + b"\n\n\t", "amd64")) == {
+        ("a", "amd64"): (Offer("1", False),),
+        ("b", "amd64"): (Offer("2", False),),
+    }
+    twice = data + b"\n" + stanza % (b"a", b"3", b"all")
+    assert parse_packages(twice, "amd64")[("a", "amd64")] == (Offer("1", False), Offer("3", False))
+    assert dict(parse_packages(b" \n\n", "amd64")) == {}
+
+
 def test_packages_odd_stanzas_take_the_slow_path_and_phased_updates_are_seen() -> None:
     data = (
         b"Package: a\nVersion: 1\nArchitecture: amd64\n\n\n\n"  # extra blank lines
