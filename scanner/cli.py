@@ -11,13 +11,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import click
-from tabulate import tabulate
 
 from scanner import __version__
 from scanner.baseline import loader
 from scanner.cli_aws import aws
 from scanner.cli_azure import azure
-from scanner.cli_common import scan_and_finish, scan_options, select_checks, validate_waivers
+from scanner.cli_common import (
+    plain_table,
+    scan_and_finish,
+    scan_options,
+    select_checks,
+    validate_waivers,
+)
 from scanner.cli_estate import COMMANDS as ESTATE_COMMANDS
 from scanner.errors import SouqscanError, UsageError
 from scanner.gate import EXIT_CODES_HELP, ExitCode
@@ -156,9 +161,7 @@ def checks_list(kind: str | None) -> int:
         (c.id, c.category, c.collector.name, c.title)
         for c in registry.select(kind=TargetKind(kind) if kind else None)
     ]
-    click.echo(
-        tabulate(rows, headers=("CHECK", "CATEGORY", "COLLECTOR", "DESCRIPTION"), tablefmt="plain")
-    )
+    click.echo(plain_table(rows, ("CHECK", "CATEGORY", "COLLECTOR", "DESCRIPTION")))
     return 0
 
 
@@ -175,7 +178,7 @@ def baselines_list() -> int:
     for bid in loader.shipped():
         b = loader.load(bid, registry)
         rows.append((b.id, b.version, len(b.rules), b.title))
-    click.echo(tabulate(rows, headers=("ID", "VERSION", "RULES", "TITLE"), tablefmt="plain"))
+    click.echo(plain_table(rows, ("ID", "VERSION", "RULES", "TITLE")))
     return 0
 
 
@@ -195,15 +198,13 @@ def baselines_show(baseline: str, by_control: bool) -> int:
         click.echo(f"extends: {' -> '.join(b.extends)}")
     if not by_control:
         rows = [(r.id, str(r.severity), r.check_id, ", ".join(r.controls)) for r in b.rules]
-        click.echo(
-            tabulate(rows, headers=("RULE", "SEVERITY", "CHECK", "CONTROLS"), tablefmt="plain")
-        )
+        click.echo(plain_table(rows, ("RULE", "SEVERITY", "CHECK", "CONTROLS")))
         return 0
     for framework, covered, uncovered in loader.coverage(b):
         click.echo(f"\n{framework}: {len(covered)} automated, {len(uncovered)} not automated")
         lines: list[tuple[str, str, str]] = [(c, t, ", ".join(rules)) for c, t, rules in covered]
         lines += [(c, t, "-- not covered: needs process evidence") for c, t in uncovered]
-        click.echo(tabulate(lines, headers=("CONTROL", "TITLE", "RULES"), tablefmt="plain"))
+        click.echo(plain_table(lines, ("CONTROL", "TITLE", "RULES")))
     return 0
 
 

@@ -35,6 +35,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 SEVERITIES = [str(s) for s in Severity]
 
 
+def plain_table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
+    """Rows under headers, columns aligned (the listing commands' output)."""
+    from tabulate import tabulate  # here, not at the top: a scan prints no such table
+
+    return tabulate(rows, headers=headers, tablefmt="plain")
+
+
 def _severity(_ctx: click.Context, _param: click.Parameter, value: str) -> Severity:
     return Severity.parse(value)
 

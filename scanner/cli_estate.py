@@ -10,11 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import click
-from tabulate import tabulate
 
 from scanner import inventory, waivers
 from scanner.baseline import loader
-from scanner.cli_common import scan_and_finish, scan_options, validate_waivers
+from scanner.cli_common import plain_table, scan_and_finish, scan_options, validate_waivers
 from scanner.errors import UsageError
 from scanner.gate import EXIT_CODES_HELP
 from scanner.history import History
@@ -222,13 +221,7 @@ def diff_cmd(old: int | None, new: int | None, db: Path | None, fmt: str) -> int
             for r in records
         ]
         if rows:
-            click.echo(
-                tabulate(
-                    rows,
-                    headers=("SEVERITY", "RULE", "TARGET", "RESOURCE", "NOW"),
-                    tablefmt="plain",
-                )
-            )
+            click.echo(plain_table(rows, ("SEVERITY", "RULE", "TARGET", "RESOURCE", "NOW")))
     return 0
 
 
@@ -249,13 +242,7 @@ def history_cmd(db: Path | None, limit: int) -> int:
         )
         for s in history.scans(limit=limit)
     ]
-    click.echo(
-        tabulate(
-            rows,
-            headers=("SCAN", "STARTED", "BASELINE", "TARGETS", "COUNTS", "SCOPE"),
-            tablefmt="plain",
-        )
-    )
+    click.echo(plain_table(rows, ("SCAN", "STARTED", "BASELINE", "TARGETS", "COUNTS", "SCOPE")))
     return 0
 
 
