@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
@@ -68,14 +69,17 @@ Key = tuple[str, str]
 
 
 class _Offers(Mapping[Key, tuple[Offer, ...]]):
-    """A Packages file of one version per package, its Offers made when looked up: a host asks
-    about its few hundred installed packages, of the tens of thousands a file lists."""
+    """A Packages file's offers, made when looked up: a host asks about its few hundred
+    installed packages, of the tens of thousands a file lists. ``versions`` holds the last
+    version of each package; ``several``, every version of those offered more than once."""
 
-    def __init__(self, versions: dict[Key, str]) -> None:
+    def __init__(self, versions: dict[Key, str], several: Mapping[Key, tuple[str, ...]]) -> None:
         self._versions = versions
+        self._several = several
 
     def __getitem__(self, key: Key) -> tuple[Offer, ...]:
-        return (Offer(self._versions[key], False),)
+        every = self._several.get(key) or (self._versions[key],)
+        return tuple(Offer(version, False) for version in every)
 
     def __iter__(self) -> Iterator[Key]:
         return iter(self._versions)
@@ -168,13 +172,14 @@ def parse_packages(data: bytes, native: str) -> Index:
     arches = [native if a == "all" else a for a in _decoded(archs)]
     keys = list(zip(_decoded(names), arches, strict=True))
     texts = _decoded(versions)
-    single = dict(zip(keys, texts, strict=True))
-    if len(single) == len(keys):
-        return _Offers(single)
-    found: dict[Key, list[Offer]] = {}  # some package offered at several versions
-    for key, version in zip(keys, texts, strict=True):
-        found.setdefault(key, []).append(Offer(version, False))
-    return {key: tuple(offers) for key, offers in found.items()}
+    last = dict(zip(keys, texts, strict=True))
+    several: dict[Key, list[str]] = {}
+    if len(last) < len(keys):  # a few packages offered at several versions (Debian's has 4)
+        repeated = {key for key, count in Counter(keys).items() if count > 1}
+        for key, version in zip(keys, texts, strict=True):
+            if key in repeated:
+                several.setdefault(key, []).append(version)
+    return _Offers(last, {key: tuple(versions) for key, versions in several.items()})
 
 
 def _field(stanza: bytes, name: bytes) -> bytes | None:
