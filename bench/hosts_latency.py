@@ -72,7 +72,9 @@ def delaying_proxy(target_port: int, delay: float) -> Iterator[int]:
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", target_port)
-        await asyncio.gather(_pump(reader, up_writer, delay), _pump(up_reader, writer, delay))
+        # Cancelled when the proxy stops: asyncio's server would report that as an error.
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(_pump(reader, up_writer, delay), _pump(up_reader, writer, delay))
 
     async def serve() -> asyncio.Server:
         server = await asyncio.start_server(handle, "127.0.0.1", 0)
@@ -86,6 +88,11 @@ def delaying_proxy(target_port: int, delay: float) -> Iterator[int]:
         loop.run_forever()
         server.close()
         loop.run_until_complete(server.wait_closed())
+        # Connections still being pumped end here, not in a closed loop's garbage collection.
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.close()
 
     thread = threading.Thread(target=run, daemon=True)
