@@ -544,10 +544,10 @@ class AwsAccount:
         """Where a bucket lives: HeadBucket's ``x-amz-bucket-region`` header (sent even with a
         301 or 403 reply), else GetBucketLocation, whose null means us-east-1 and ``EU``
         eu-west-1. The LocationConstraint enum lacks me-west-1: never validate against it."""
-        region = self.global_region
         import botocore.exceptions as bex
         from botocore.parsers import ResponseParserError
 
+        region = self.global_region
         client = self.session.client("s3", region)
         try:
             headers = client.head_bucket(Bucket=bucket)["ResponseMetadata"]["HTTPHeaders"]
