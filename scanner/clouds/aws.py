@@ -21,7 +21,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
+
+import boto3
+import botocore.exceptions as bex
+import botocore.loaders
+import botocore.session
+import botocore.utils
+from botocore.config import Config
+from botocore.parsers import ResponseParserError
 
 from scanner.errors import (
     AccessDenied,
@@ -34,12 +42,6 @@ from scanner.errors import (
     UsageError,
 )
 from scanner.regions import GCC, known
-
-# The SDK is imported where it is first used, not here: every check module imports this one,
-# and a host scan (which loads them all to validate its baseline) has no use for botocore's
-# tenth of a second of imports.
-if TYPE_CHECKING:
-    import botocore.loaders
 
 T = TypeVar("T")
 
@@ -102,32 +104,9 @@ PAGE_SIZES = {
     ("efs", "describe_file_systems"): 100,  # AWS's default, stated: moto's is 10
     ("resourcegroupstaggingapi", "get_resources"): 100,
 }
-
-_SDK_IMPORT = threading.Lock()
-
-
-def _import_sdk() -> None:
-    """boto3 and botocore, imported by one thread at a time: shards start sessions on
-    several threads at once, and concurrent first imports of modules that import each
-    other can hand one thread a module still half initialised."""
-    with _SDK_IMPORT:
-        import boto3.session  # noqa: F401
-        import botocore.exceptions
-        import botocore.loaders
-        import botocore.parsers
-        import botocore.utils  # noqa: F401
-
-
-@functools.cache
-def sdk_errors() -> tuple[type[Exception], ...]:
-    """Everything botocore raises for a failed call. ResponseParserError (garbage instead of
-    XML or JSON) derives from Exception alone, so it must be named."""
-    import botocore.exceptions as bex
-    from botocore.parsers import ResponseParserError
-
-    return (bex.ClientError, bex.BotoCoreError, ResponseParserError)
-
-
+# Everything botocore raises for a failed call. ResponseParserError (garbage instead of XML or
+# JSON) derives from Exception alone, so it must be named.
+SDK_ERRORS = (bex.ClientError, bex.BotoCoreError, ResponseParserError)
 READ_ONLY_ACTION = re.compile(r"^[a-z0-9-]+:(Describe|Get|List|BatchGet)[A-Za-z0-9]*$")
 
 
@@ -152,9 +131,6 @@ def _one_line(text: object, limit: int = 240) -> str:
 
 def translate(exc: Exception, action: str, region: str | None) -> ObservationError:
     """The only place botocore exceptions become souqscan's error taxonomy."""
-    import botocore.exceptions as bex
-    from botocore.parsers import ResponseParserError
-
     where = f" in {region}" if region else ""
     if isinstance(exc, bex.ClientError):
         error = exc.response.get("Error", {})
@@ -253,8 +229,6 @@ def parse_timestamp(value: Any) -> datetime:
     """ISO 8601 text (query, XML and most REST answers) through the standard library's C
     parser; epochs and RFC 822 through botocore's. Its default goes through dateutil every
     time, a tenth of the scan's client CPU for a few thousand resources."""
-    import botocore.utils
-
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value)
@@ -290,6 +264,21 @@ class Memo:
             return value
 
 
+class _LeanLoader(botocore.loaders.Loader):  # type: ignore[misc]  # botocore is untyped
+    """botocore's loader, emptying the API reference text in service models: a third of
+    their size in memory (EC2's alone is 14 MB as Python objects), read only to write
+    docstrings. Only string values: a member named ``documentation`` is a mapping."""
+
+    @botocore.loaders.instance_cache  # type: ignore[untyped-decorator]  # stripped once per model
+    def load_service_model(
+        self, service_name: str, type_name: str, api_version: str | None = None
+    ) -> Any:
+        model = super().load_service_model(service_name, type_name, api_version)
+        if type_name == "service-2":
+            _drop_documentation(model)
+        return model
+
+
 def _drop_documentation(node: Any) -> None:
     if isinstance(node, dict):
         for key in ("documentation", "documentationUrl"):
@@ -304,22 +293,6 @@ def _drop_documentation(node: Any) -> None:
 
 @functools.cache
 def _shared_loader() -> botocore.loaders.Loader:
-    import botocore.loaders
-
-    class _LeanLoader(botocore.loaders.Loader):  # type: ignore[misc]  # botocore is untyped
-        """botocore's loader, emptying the API reference text in service models: a third of
-        their size in memory (EC2's alone is 14 MB as Python objects), read only to write
-        docstrings. Only string values: a member named ``documentation`` is a mapping."""
-
-        @botocore.loaders.instance_cache  # type: ignore[untyped-decorator]  # once per model
-        def load_service_model(
-            self, service_name: str, type_name: str, api_version: str | None = None
-        ) -> Any:
-            model = super().load_service_model(service_name, type_name, api_version)
-            if type_name == "service-2":
-                _drop_documentation(model)
-            return model
-
     # As botocore.loaders.create_loader reads AWS_DATA_PATH, with the lean class.
     paths = os.environ.get("AWS_DATA_PATH", "")
     extra = [str(Path(os.path.expandvars(p)).expanduser()) for p in paths.split(os.pathsep)]
@@ -333,12 +306,6 @@ class AwsSession:
     """
 
     def __init__(self, options: SessionOptions, log: ApiLog | None = None) -> None:
-        _import_sdk()
-        import boto3
-        import botocore.exceptions as bex
-        import botocore.session
-        from botocore.config import Config
-
         self.options = options
         self.log = log or ApiLog()
         core = botocore.session.Session()
@@ -509,8 +476,8 @@ class AwsAccount:
         client = self.session.client(service, region)
         try:
             response: dict[str, Any] = getattr(client, method)(**params)
-        except sdk_errors() as exc:
-            if _code(exc) in set(absent):
+        except SDK_ERRORS as exc:
+            if isinstance(exc, bex.ClientError) and _code(exc) in set(absent):
                 return None
             raise translate(exc, self._action(client, method), region) from exc
         return response
@@ -528,7 +495,7 @@ class AwsAccount:
             params = {**params, "PaginationConfig": {"PageSize": page}}
         try:
             yield from client.get_paginator(method).paginate(**params)
-        except sdk_errors() as exc:
+        except SDK_ERRORS as exc:
             raise translate(exc, action, region) from exc
 
     def items(
@@ -544,9 +511,6 @@ class AwsAccount:
         """Where a bucket lives: HeadBucket's ``x-amz-bucket-region`` header (sent even with a
         301 or 403 reply), else GetBucketLocation, whose null means us-east-1 and ``EU``
         eu-west-1. The LocationConstraint enum lacks me-west-1: never validate against it."""
-        import botocore.exceptions as bex
-        from botocore.parsers import ResponseParserError
-
         region = self.global_region
         client = self.session.client("s3", region)
         try:
@@ -608,12 +572,8 @@ def location_constraint_region(value: object) -> str:
     return str(value)
 
 
-def _code(exc: Exception) -> str:
-    """A ClientError's code; "" for any other error."""
-    response = getattr(exc, "response", None)
-    if not isinstance(response, dict):
-        return ""
-    return str(response.get("Error", {}).get("Code", "") or "")
+def _code(exc: bex.ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", "") or "")
 
 
 @dataclass(frozen=True)
@@ -629,7 +589,7 @@ def identify(session: AwsSession) -> Identity:
     client = session.client("sts", region)
     try:
         found = client.get_caller_identity()
-    except sdk_errors() as exc:
+    except SDK_ERRORS as exc:
         raise translate(exc, "sts:GetCallerIdentity", region) from exc
     arn = str(found.get("Arn", ""))
     partition = arn.split(":")[1] if arn.count(":") >= 5 else "aws"
@@ -647,7 +607,7 @@ def discover_regions(
     notes: list[str] = []
     try:
         found = client.describe_regions(AllRegions=True)
-    except sdk_errors() as exc:
+    except SDK_ERRORS as exc:
         error = translate(exc, "ec2:DescribeRegions", region)
         if requested is None:
             raise error from exc
