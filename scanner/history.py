@@ -135,19 +135,7 @@ class History:
     def add(self, scan_id: int, findings: Iterable[Finding]) -> None:
         # A generator, not a list: sqlite3 pulls the rows one at a time, so a shard of
         # 100,000 findings is not held a second time as JSON text while it is written.
-        rows = (
-            (
-                scan_id,
-                f.fingerprint,
-                f.rule_id,
-                f.target,
-                f.resource_id,
-                f.status.name,
-                str(f.severity),
-                jsoncodec.compact(f.to_dict()),
-            )
-            for f in findings
-        )
+        rows = (_row(scan_id, f.to_dict()) for f in findings)
         with self._tx() as db:
             db.executemany("INSERT OR REPLACE INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
@@ -323,3 +311,17 @@ def _now() -> str:
 
 def severity_of(record: dict[str, object]) -> Severity:
     return Severity.parse(str(record["severity"]))
+
+
+def _row(scan_id: int, record: dict[str, Any]) -> tuple[Any, ...]:
+    """A findings row: its columns taken from the record it stores (each computed once)."""
+    return (
+        scan_id,
+        record["fingerprint"],
+        record["rule_id"],
+        record["target"],
+        record["resource_id"],
+        record["status"],
+        record["severity"],
+        jsoncodec.compact(record),
+    )

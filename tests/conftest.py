@@ -37,6 +37,15 @@ def require_tool(*names: str) -> None:
         pytest.skip(f"{', '.join(missing)} not installed (.ci/run installs it)")
 
 
+@pytest.fixture(autouse=True)
+def private_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each test its own on-disk cache (apt_cache), for souqscan run in-process or as a
+    subprocess: no test is answered from what another one fetched, nor writes to ~/.cache."""
+    monkeypatch.setenv("SOUQSCAN_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
 @pytest.fixture(scope="session")
 def worker() -> str:
     """xdist worker id ('gw0', ...), or 'main' when not distributed."""

@@ -24,6 +24,7 @@ from scanner.errors import (
     PrivilegeRequired,
     UnparsableOutput,
 )
+from scanner.transports import bundle
 
 MAX_OUTPUT = 4 * 1024 * 1024  # per stream, per command: a hostile host cannot exhaust our memory
 DEFAULT_TIMEOUT = 30.0
@@ -127,6 +128,7 @@ class Transport(abc.ABC):
     implement ``_execute_batch`` (then they set ``batching``) to run many in one round trip."""
 
     batching = False
+    bundling = True  # a batch's file reads in one tar (bundle.py); off once a host's tar fails
 
     def __init__(
         self,
@@ -308,6 +310,48 @@ class Transport(abc.ABC):
         entries = self._entries(commands)
         if not entries:
             return 0
+        sent, bundles = bundle.plan(entries) if self.bundling else (entries, [])
+        produced = self._sent(sent)
+        if produced is None:
+            return 0
+        outcomes: dict[int, CommandResult | ObservationError] = {}
+        position = {id(entry): index for index, entry in enumerate(entries)}
+        by_entry = {id(b.entry): b for b in bundles}
+        retry: list[BatchEntry] = []
+        for index, outcome in produced.items():
+            entry = sent[index]
+            found = by_entry.get(id(entry))
+            if found is None:
+                outcomes[position[id(entry)]] = outcome
+                continue
+            try:
+                for member, result in bundle.split(found, outcome).items():
+                    outcomes[position[id(found.reads[member])]] = result
+            except bundle.Failed as exc:
+                log.debug("reads bundled on %s failed: %s", self.target, exc)
+                self.bundling = False  # this host's tar cannot: plain reads from now on
+                retry.extend(found.reads)
+        if retry:
+            again = self._sent(retry) or {}
+            outcomes.update({position[id(retry[i])]: outcome for i, outcome in again.items()})
+        for index, outcome in outcomes.items():
+            command = entries[index].command
+            key = (command.argv, command.privileged)
+            if isinstance(outcome, CommandResult):
+                try:
+                    outcome = self._judged(command.argv, outcome, privileged=command.privileged)
+                except ObservationError as exc:
+                    outcome = exc
+            with self._cache_lock:
+                self._cache.setdefault(key, outcome)
+        log.debug("batch on %s: %d/%d established", self.target, len(outcomes), len(entries))
+        return len(outcomes)
+
+    def _sent(
+        self, entries: Sequence[BatchEntry]
+    ) -> Mapping[int, CommandResult | ObservationError] | None:
+        """``entries`` run in one round trip: what each produced, by index; None when this
+        host cannot batch at all (then every command runs on its own from now on)."""
         if self._audit is not None:  # sent, so recorded, even if the batch fails
             for entry in entries:
                 self._audit(self.target, entry.argv)
@@ -320,19 +364,8 @@ class Transport(abc.ABC):
             # This host cannot batch (its shell, a wrapper, the channel): each command on its
             # own from now on, rather than one failed batch per round.
             self._batch_failed = True
-            return 0
-        for index, outcome in produced.items():
-            command = entries[index].command
-            key = (command.argv, command.privileged)
-            if isinstance(outcome, CommandResult):
-                try:
-                    outcome = self._judged(command.argv, outcome, privileged=command.privileged)
-                except ObservationError as exc:
-                    outcome = exc
-            with self._cache_lock:
-                self._cache.setdefault(key, outcome)
-        log.debug("batch on %s: %d/%d established", self.target, len(produced), len(entries))
-        return len(produced)
+            return None
+        return produced
 
     def _entries(self, commands: Iterable[Command]) -> list[BatchEntry]:
         entries: list[BatchEntry] = []

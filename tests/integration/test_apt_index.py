@@ -5,13 +5,14 @@ process per file, checked against the host's own Release file, never planted by 
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
-from scanner.collectors.host import apt_index
+from scanner.collectors.host import apt_cache, apt_index
 from scanner.collectors.host.apt_policy import Unsupported
 from scanner.collectors.host.packages_apt import AptUpdate, list_upgradable
 from scanner.transports.base import ENV_PREFIX, CommandResult
@@ -112,3 +113,42 @@ def test_the_switch_asks_apt_on_every_host(monkeypatch: pytest.MonkeyPatch) -> N
     transport = CountingTransport()
     apt_index.pending_updates(transport)
     assert [words[0] for words in transport.sent] == ["apt"]
+
+
+def test_the_next_scan_is_answered_from_the_disk_cache(tmp_path: Path) -> None:
+    """A new scan process (in-memory indexes gone) reads no index file from the host again:
+    the parsed index kept on disk by its SHA256 answers it, with the same result."""
+    try:
+        computed = apt_index._computed(CountingTransport())
+    except Unsupported as exc:
+        pytest.skip(f"this machine's apt is not one souqscan reproduces: {exc}")
+    kept = sorted(Path(os.environ[apt_cache.DIRECTORY]).glob("apt-*.json"))
+    assert kept, "nothing was kept on disk"
+    fresh_indexes_now()
+    again = CountingTransport()
+    assert listed(apt_index._computed(again)) == listed(computed)
+    assert dd_reads(again) == 0
+    # a damaged entry is ignored: the host's file is fetched, and the entry written anew
+    for path in kept:
+        path.write_bytes(path.read_bytes()[:100])
+    fresh_indexes_now()
+    damaged = CountingTransport()
+    assert listed(apt_index._computed(damaged)) == listed(computed)
+    assert dd_reads(damaged) >= 1
+    fresh_indexes_now()
+    third = CountingTransport()
+    assert listed(apt_index._computed(third)) == listed(computed)
+    assert dd_reads(third) == 0  # from the entry written anew
+
+
+def test_tampered_bytes_are_never_kept_on_disk() -> None:
+    with pytest.raises(Unsupported):
+        apt_index._computed(CountingTransport(tamper=True))
+    assert not list(Path(os.environ[apt_cache.DIRECTORY]).glob("apt-*.json"))
+
+
+def fresh_indexes_now() -> None:
+    """As a new scan process starts: nothing in memory."""
+    apt_index.INDEXES = apt_index.Kept(apt_index.KEPT_INDEXES)
+    apt_index.UPDATES = apt_index.Kept(apt_index.KEPT_ANSWERS)
+    apt_index.INSTALLED = apt_index.Kept(apt_index.KEPT_ANSWERS)

@@ -4,7 +4,8 @@ The host sends what is small and its own: the installed versions (``dpkg-query``
 configuration (``apt-config dump``), its Release files and pins. The Packages files, tens of
 megabytes that most hosts of an estate share, are fetched once per scan process, from the
 first host that has them, and kept by the SHA256 of their uncompressed content as the host's
-own Release file lists it. Fetched bytes are checked against that hash here, so a host can
+own Release file lists it (in memory, and parsed on the scanner's disk for the next scan:
+apt_cache). Fetched bytes are checked against that hash here, so a host can
 only ever be answered from content whose hash its own Release file names: a hostile host
 cannot plant an index another host would be judged by (it would need a SHA256 preimage).
 
@@ -31,7 +32,7 @@ from typing import Generic, Protocol, TypeVar, cast
 
 import lz4.frame
 
-from scanner.collectors.host import apt_policy
+from scanner.collectors.host import apt_cache, apt_policy
 from scanner.collectors.host.apt_policy import Index, Release, Unsupported
 from scanner.collectors.host.packages_apt import APT_LISTS, AptUpdate, list_upgradable
 from scanner.errors import ObservationError
@@ -248,10 +249,16 @@ def _parsed_releases(text: str, releases: dict[str, _File]) -> dict[str, Release
 
 def _fetcher(transport: Transport, f: _File, digest: str, native: str) -> Callable[[], Index]:
     def fetch() -> Index:
+        kept = apt_cache.load(digest, native)
+        if kept is not None:
+            return kept
         data = _decompressed(_read_bytes(transport, f), f.name)
         if hashlib.sha256(data).hexdigest() != digest:
             raise Unsupported(f"{f.name} does not match the SHA256 its Release file lists")
-        return apt_policy.parse_packages(data, native)
+        index = apt_policy.parse_packages(data, native)
+        if isinstance(index, apt_policy.Offers):  # not those with phased updates: rare, small
+            apt_cache.store(digest, native, index)
+        return index
 
     return fetch
 

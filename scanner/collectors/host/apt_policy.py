@@ -68,7 +68,7 @@ Index = Mapping[tuple[str, str], tuple[Offer, ...]]
 Key = tuple[str, str]
 
 
-class _Offers(Mapping[Key, tuple[Offer, ...]]):
+class Offers(Mapping[Key, tuple[Offer, ...]]):
     """A Packages file's offers, made when looked up: a host asks about its few hundred
     installed packages, of the tens of thousands a file lists. ``versions`` holds the last
     version of each package; ``several``, every version of those offered more than once."""
@@ -86,6 +86,10 @@ class _Offers(Mapping[Key, tuple[Offer, ...]]):
 
     def __len__(self) -> int:
         return len(self._versions)
+
+    def columns(self) -> tuple[dict[Key, str], Mapping[Key, tuple[str, ...]]]:
+        """What it is made of, for apt_cache to keep: ``Offers(*offers.columns())``."""
+        return self._versions, self._several
 
 
 def _content(data: bytes) -> tuple[int, int]:
@@ -179,7 +183,7 @@ def parse_packages(data: bytes, native: str) -> Index:
         for key, version in zip(keys, texts, strict=True):
             if key in repeated:
                 several.setdefault(key, []).append(version)
-    return _Offers(last, {key: tuple(versions) for key, versions in several.items()})
+    return Offers(last, {key: tuple(versions) for key, versions in several.items()})
 
 
 def _field(stanza: bytes, name: bytes) -> bytes | None:

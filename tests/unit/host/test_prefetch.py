@@ -24,6 +24,7 @@ from tests.unit.host.host_case import CaseTransport, case_dirs, observe
 
 class BatchingCaseTransport(CaseTransport):
     batching = True
+    bundling = False  # snapshots hold each file's cat: tar bundles are tested in test_bundle.py
 
     def __init__(self, case: Path) -> None:
         super().__init__(case)

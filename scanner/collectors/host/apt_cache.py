@@ -1,0 +1,150 @@
+"""Parsed Packages files kept on the scanner's own disk between scans, by their SHA256.
+
+A mirror's main index changes a few times a year; without this, every scan fetched its tens of
+megabytes from a host and parsed them again to learn the same thing (most of a one-host scan's
+time, and of the first hosts' in a fleet). An entry is written only from content that matched
+the SHA256 a host's own Release file lists, and is named by that hash and the native
+architecture: a host is only ever answered from data whose hash its Release file names, as
+when the file is fetched from it. An entry that does not read back exactly (damaged, another
+format, another key inside) is ignored and written again.
+
+Where: ``$SOUQSCAN_CACHE_DIR``, else ``$XDG_CACHE_HOME/souqscan``, else ``~/.cache/souqscan``;
+made private (0700), and used only while it is owned by us and writable by nobody else (another
+user able to write there could choose what our hosts are judged by). ``SOUQSCAN_CACHE=0`` turns
+it off. At most ``KEEP`` entries are kept, the least recently used removed first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import stat
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from scanner.collectors.host.apt_policy import Key, Offers
+
+log = logging.getLogger("souqscan.apt")
+
+SWITCH = "SOUQSCAN_CACHE"
+DIRECTORY = "SOUQSCAN_CACHE_DIR"
+FORMAT = 1
+KEEP = 16  # an estate's mirrors, suites and architectures: a few files each
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+_ARCH = re.compile(r"[a-z0-9][a-z0-9-]*")
+_ENTRY = "apt-*.json"
+
+
+def directory() -> Path | None:
+    """The cache directory, made if missing; None when off or not safely ours."""
+    if os.environ.get(SWITCH, "1").strip() == "0":
+        return None
+    named = os.environ.get(DIRECTORY)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    root = Path(named) if named else Path(xdg) / "souqscan" if xdg else None
+    try:
+        root = root or Path.home() / ".cache" / "souqscan"
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = root.stat()
+    except (OSError, RuntimeError) as exc:  # RuntimeError: no home directory
+        log.debug("no apt index cache: %s", exc)
+        return None
+    if info.st_uid != os.geteuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        log.warning("not using %s as a cache: owned by another user or writable by others", root)
+        return None
+    return root
+
+
+def _path(root: Path, digest: str, native: str) -> Path | None:
+    if not (_DIGEST.fullmatch(digest) and _ARCH.fullmatch(native)):
+        return None
+    return root / f"apt-{digest}-{native}.v{FORMAT}.json"
+
+
+def load(digest: str, native: str) -> Offers | None:
+    """The parsed file kept for ``digest`` on ``native``, or None."""
+    root = directory()
+    path = _path(root, digest, native) if root else None
+    if path is None:
+        return None
+    try:
+        doc = orjson.loads(path.read_bytes())
+        offers = _offers(doc, digest, native)
+    except FileNotFoundError:
+        return None
+    except (OSError, orjson.JSONDecodeError, ValueError, TypeError, KeyError) as exc:
+        log.debug("ignoring the cached %s: %s", path.name, exc)
+        return None
+    with contextlib.suppress(OSError):
+        os.utime(path)  # recently used: pruned last
+    return offers
+
+
+def _offers(doc: Any, digest: str, native: str) -> Offers:
+    if doc["format"] != FORMAT or doc["sha256"] != digest or doc["native"] != native:
+        raise ValueError("another format or another file")
+    names, arches, versions = doc["names"], doc["arches"], doc["versions"]
+    if not len(names) == len(arches) == len(versions):
+        raise ValueError("columns of different lengths")
+    for column in (names, arches, versions):
+        if column and set(map(type, column)) != {str}:
+            raise TypeError("a column holds something other than text")
+    several: dict[Key, tuple[str, ...]] = {}
+    for name, arch, listed in doc["several"]:
+        if not (isinstance(name, str) and isinstance(arch, str)) or not listed:
+            raise TypeError("a malformed list of versions")
+        if set(map(type, listed)) != {str}:
+            raise TypeError("a version that is not text")
+        several[(name, arch)] = tuple(listed)
+    return Offers(dict(zip(zip(names, arches, strict=True), versions, strict=True)), several)
+
+
+def store(digest: str, native: str, offers: Offers) -> None:
+    """Keep ``offers`` (parsed from content that matched ``digest``); best effort."""
+    root = directory()
+    path = _path(root, digest, native) if root else None
+    if root is None or path is None:
+        return
+    versions, several = offers.columns()
+    doc = {
+        "format": FORMAT,
+        "sha256": digest,
+        "native": native,
+        "names": [name for name, _ in versions],
+        "arches": [arch for _, arch in versions],
+        "versions": list(versions.values()),
+        "several": [[name, arch, list(listed)] for (name, arch), listed in several.items()],
+    }
+    try:
+        fd, temporary = tempfile.mkstemp(dir=root, prefix=".apt-", suffix=".tmp")  # 0600
+    except OSError as exc:
+        log.debug("cannot keep %s: %s", path.name, exc)
+        return
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(orjson.dumps(doc))
+        Path(temporary).replace(path)  # whole or not at all, also for a scan running beside
+    except OSError as exc:
+        log.debug("cannot keep %s: %s", path.name, exc)
+        with contextlib.suppress(OSError):
+            Path(temporary).unlink()
+        return
+    _prune(root)
+
+
+def _prune(root: Path) -> None:
+    def used(path: Path) -> float:
+        try:
+            return path.stat().st_mtime
+        except OSError:
+            return 0.0
+
+    entries = sorted(root.glob(_ENTRY), key=used, reverse=True)
+    for stale in entries[KEEP:]:
+        with contextlib.suppress(OSError):
+            stale.unlink()
