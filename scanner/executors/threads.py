@@ -2,6 +2,11 @@
 
 Daemon threads, not a ThreadPoolExecutor: a straggler abandoned at its timeout or at the
 deadline must not keep the process alive at exit (the pool joins its threads at exit).
+Threads are kept and handed the next shard, not started per shard: ``Thread.start`` waits
+until the new thread holds the GIL, which, with every other shard's thread busy, held up the
+coordinator (and so the next shard's start) for a switch interval or more each time. A shard
+that has no idle thread gets a new one, so one abandoned and still running never takes a
+slot from the shards after it.
 """
 
 from __future__ import annotations
@@ -23,6 +28,10 @@ class ThreadExecutor:
         self._ids = itertools.count()
         self._abandoned: set[int] = set()
         self._lock = threading.Lock()
+        self._queue: queue.SimpleQueue[tuple[int, Shard] | None] = queue.SimpleQueue()
+        self._idle = 0  # threads waiting for a shard
+        self._waiting = 0  # shards submitted and not yet taken by a thread
+        self._closed = False
         self._baseline: Baseline | None = None
         self._registry: Registry | None = None
 
@@ -38,10 +47,27 @@ class ThreadExecutor:
 
     def submit(self, shard: Shard) -> object:
         handle = next(self._ids)
-        threading.Thread(
-            target=self._run, args=(handle, shard), name=f"souqscan-{shard.id}", daemon=True
-        ).start()
+        with self._lock:
+            self._waiting += 1
+            spare = self._idle >= self._waiting  # an idle thread will take it
+        self._queue.put((handle, shard))
+        if not spare:
+            threading.Thread(target=self._work, name="souqscan-shards", daemon=True).start()
         return handle
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                if self._closed:
+                    return
+                self._idle += 1
+            item = self._queue.get()
+            with self._lock:
+                self._idle -= 1
+                if item is None:  # close()
+                    return
+                self._waiting -= 1
+            self._run(*item)
 
     def _run(self, handle: int, shard: Shard) -> None:
         if self._baseline is None:
@@ -75,4 +101,9 @@ class ThreadExecutor:
                 self._abandoned.add(handle)
 
     def close(self) -> None:
-        pass
+        """Idle threads end; one still running an abandoned shard ends after it."""
+        with self._lock:
+            self._closed = True
+            idle = self._idle
+        for _ in range(idle):
+            self._queue.put(None)

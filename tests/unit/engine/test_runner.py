@@ -82,6 +82,43 @@ def test_a_straggler_is_given_up_at_its_timeout_and_the_others_complete() -> Non
     assert summary.targets == ["slow", "fast"]  # the order given, not the order finished
 
 
+def test_a_straggler_given_up_keeps_no_slot_from_the_shards_after_it() -> None:
+    """One slot: the first shard hangs and is abandoned at its timeout while its thread still
+    runs; each shard after it still gets a thread of its own and completes."""
+    stuck = threading.Event()
+    try:
+        results, summary = run(
+            [Source("slow", release=stuck), Source("b"), Source("c")],
+            Limits(shard_timeout=0.5),
+            slots=1,
+        )
+    finally:
+        stuck.set()
+    assert {r.target: r.failure for r in results} == {
+        "slow": "shard slow timed out after 0.5 s",
+        "b": None,
+        "c": None,
+    }
+    assert summary.failed == [("slow", "shard slow timed out after 0.5 s")]
+
+
+def test_threads_are_kept_for_the_next_shards_and_end_at_close() -> None:
+    before = set(threading.enumerate())
+    executor = ThreadExecutor(2)
+    results: list[ShardResult] = []
+    Runner(executor, BASELINE, REGISTRY, Limits(), results.append).run(
+        shards(*(Source(f"h{i}") for i in range(12)))
+    )
+    assert sorted(r.target for r in results) == sorted(f"h{i}" for i in range(12))
+    assert all(r.failure is None for r in results)
+    started = [t for t in set(threading.enumerate()) - before if t.name == "souqscan-shards"]
+    assert 1 <= len(started) <= 2  # not one per shard
+    executor.close()
+    for thread in started:
+        thread.join(5)
+    assert not any(thread.is_alive() for thread in started)
+
+
 def test_the_deadline_reports_running_and_unstarted_shards_as_errors() -> None:
     stuck = threading.Event()
     try:
