@@ -311,31 +311,29 @@ class Transport(abc.ABC):
         if not entries:
             return 0
         sent, bundles = bundle.plan(entries) if self.bundling else (entries, [])
-        produced = self._sent(sent)
+        produced = self._send(sent)
         if produced is None:
             return 0
-        outcomes: dict[int, CommandResult | ObservationError] = {}
-        position = {id(entry): index for index, entry in enumerate(entries)}
-        by_entry = {id(b.entry): b for b in bundles}
-        retry: list[BatchEntry] = []
+        bundled = {b.entry: b for b in bundles}
+        outcomes: list[tuple[BatchEntry, CommandResult | ObservationError]] = []
+        again: list[BatchEntry] = []  # reads a bundle did not answer: as their own cats
         for index, outcome in produced.items():
-            entry = sent[index]
-            found = by_entry.get(id(entry))
+            found = bundled.get(sent[index])
             if found is None:
-                outcomes[position[id(entry)]] = outcome
+                outcomes.append((sent[index], outcome))
                 continue
             try:
-                for member, result in bundle.split(found, outcome).items():
-                    outcomes[position[id(found.reads[member])]] = result
+                split = bundle.split(found, outcome)
             except bundle.Failed as exc:
                 log.debug("reads bundled on %s failed: %s", self.target, exc)
                 self.bundling = False  # this host's tar cannot: plain reads from now on
-                retry.extend(found.reads)
-        if retry:
-            again = self._sent(retry) or {}
-            outcomes.update({position[id(retry[i])]: outcome for i, outcome in again.items()})
-        for index, outcome in outcomes.items():
-            command = entries[index].command
+                split = {}
+            outcomes += [(found.reads[i], result) for i, result in split.items()]
+            again += [read for i, read in enumerate(found.reads) if i not in split]
+        if again:
+            outcomes += [(again[i], outcome) for i, outcome in (self._send(again) or {}).items()]
+        for entry, outcome in outcomes:
+            command = entry.command
             key = (command.argv, command.privileged)
             if isinstance(outcome, CommandResult):
                 try:
@@ -347,7 +345,7 @@ class Transport(abc.ABC):
         log.debug("batch on %s: %d/%d established", self.target, len(outcomes), len(entries))
         return len(outcomes)
 
-    def _sent(
+    def _send(
         self, entries: Sequence[BatchEntry]
     ) -> Mapping[int, CommandResult | ObservationError] | None:
         """``entries`` run in one round trip: what each produced, by index; None when this

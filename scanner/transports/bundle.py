@@ -5,13 +5,15 @@ Each ``cat`` is a fork and an exec on the target, most of what reading a small f
 ``tar -c`` of them all is one. The archive is split back here into what each ``cat`` would have
 given: a member's bytes, or ``cat``'s own wording for a file tar could not read ("No such file
 or directory", "Permission denied", taken from tar's messages), so callers and their error
-translation see no difference. What tar leaves unexplained is not established, and that read
-runs on its own.
+translation see no difference. A read tar leaves unexplained is sent again as its ``cat``.
 
-Only what tar reads exactly is bundled: not /proc or /sys (the kernel reports their files'
-size as 0, and tar believes it). A target whose tar is missing or not GNU tar (no output, or
-no archive), or a bundle too large for one command's output cap, fails as a whole: its reads
-are sent again as plain ``cat``s, and this host's later rounds send them so from the start.
+Only what tar reads exactly is taken from it: tar archives as many bytes as a file's size says,
+and the kernel says 0 for every file of /proc and /sys. Those paths are not bundled, and an
+empty member (a symlink into /proc, such as /etc/mtab, or an empty file) is read by ``cat``.
+
+A target whose tar is missing or not GNU tar (no output, or no archive), or a bundle too large
+for one command's output cap, fails as a whole: its reads are sent again as plain ``cat``s, and
+this host's later rounds send them so from the start.
 Output is the target's and treated as hostile: only the members asked for are taken, once
 each, from an archive already bounded by the transport's per-command cap.
 """
@@ -28,7 +30,6 @@ from scanner.errors import ObservationError
 # The module, not its names: base imports this one (each name is looked up when used).
 from scanner.transports import base
 
-READ = ("cat", "--")
 # -h and --hard-dereference: a link is read through, as cat reads it, even when its target is
 # another of the files (tar would otherwise store the second as a link to the first).
 TAR = ("tar", "-c", "-f", "-", "-P", "-h", "--hard-dereference", "--no-recursion", "-b", "1", "--")
@@ -55,12 +56,12 @@ def path_of(entry: base.BatchEntry) -> str:
 
 def _bundleable(entry: base.BatchEntry) -> bool:
     argv = entry.command.argv
+    path = argv[-1]
     return (
-        len(argv) == 3
-        and argv[:2] == READ
-        and argv[2].startswith("/")
-        and not argv[2].startswith(NOT_BUNDLED)
-        and entry.argv[-3:] == argv  # the wrapping (env, sudo) is a prefix
+        argv == base.read_command(path).argv
+        and path.startswith("/")
+        and not path.startswith(NOT_BUNDLED)
+        and entry.argv[-len(argv) :] == argv  # the wrapping (env, sudo) is a prefix
     )
 
 
@@ -70,7 +71,8 @@ def plan(entries: Sequence[base.BatchEntry]) -> tuple[list[base.BatchEntry], lis
     groups: dict[tuple[tuple[str, ...], bool], list[base.BatchEntry]] = {}
     for entry in entries:
         if _bundleable(entry):
-            groups.setdefault((entry.argv[:-3], entry.command.privileged), []).append(entry)
+            prefix = entry.argv[: -len(entry.command.argv)]
+            groups.setdefault((prefix, entry.command.privileged), []).append(entry)
     bundles: dict[int, Bundle] = {}  # by the id of its first read
     bundled: set[int] = set()
     for (prefix, privileged), reads in groups.items():
@@ -98,7 +100,7 @@ def split(
     bundle: Bundle, outcome: base.CommandResult | ObservationError
 ) -> Mapping[int, base.CommandResult]:
     """What each read of ``bundle`` (by its position) would have given as a ``cat``; a read
-    left out was not established. Raises Failed when the archive is not usable at all."""
+    left out is for its ``cat`` to answer. Raises Failed when the archive is not usable."""
     if isinstance(outcome, ObservationError):
         raise Failed(str(outcome))
     if outcome.exit_status not in _TAR_STATUSES:
@@ -131,12 +133,13 @@ def _members(archive: bytes, wanted: set[str]) -> dict[str, bytes | str]:
                 name = member.name
                 if name not in wanted or name in found:
                     continue
-                if member.isreg():
+                if member.isreg() and member.size > 0:
                     data = stream.extractfile(member)
-                    found[name] = data.read() if data is not None else b""
+                    if data is not None:
+                        found[name] = data.read()
                 elif member.isdir():
                     found[name] = "Is a directory"
-                # anything else (a device, a FIFO): not established, cat reads it on its own
+                # anything else (empty: maybe /proc; a device, a FIFO) is left to cat
     except (tarfile.TarError, EOFError, OSError) as exc:
         if not found:
             raise Failed(f"unreadable archive: {exc}") from None
@@ -160,5 +163,6 @@ def reads(argv: Sequence[str]) -> list[tuple[str, ...]]:
     words = tuple(argv)
     for start in range(len(words) - len(TAR) + 1):
         if words[start : start + len(TAR)] == TAR:
-            return [(*words[:start], *READ, path) for path in words[start + len(TAR) :]]
+            prefix = words[:start]
+            return [(*prefix, *base.read_command(p).argv) for p in words[start + len(TAR) :]]
     return []
