@@ -17,6 +17,7 @@ it off. At most ``KEEP`` entries are kept, the least recently used removed first
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import re
@@ -55,9 +56,14 @@ def directory() -> Path | None:
         log.debug("no apt index cache: %s", exc)
         return None
     if info.st_uid != os.geteuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        log.warning("not using %s as a cache: owned by another user or writable by others", root)
+        _refused(root)
         return None
     return root
+
+
+@functools.cache  # said once per process, not once per index file looked up
+def _refused(root: Path) -> None:
+    log.warning("not using %s as a cache: owned by another user or writable by others", root)
 
 
 def _path(root: Path, digest: str, native: str) -> Path | None:

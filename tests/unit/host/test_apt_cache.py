@@ -87,12 +87,17 @@ def test_truncated_entry_is_not_used(root: Path, offers: Offers) -> None:
     assert apt_cache.load(DIGEST, "amd64") is None
 
 
-def test_a_directory_others_can_write_is_not_used(root: Path, offers: Offers) -> None:
+def test_a_directory_others_can_write_is_not_used(
+    root: Path, offers: Offers, caplog: pytest.LogCaptureFixture
+) -> None:
     root.mkdir(mode=0o700)
     root.chmod(0o777)
     apt_cache.store(DIGEST, "amd64", offers)
     assert list(root.iterdir()) == []
     assert apt_cache.directory() is None
+    assert apt_cache.load(DIGEST, "amd64") is None
+    refusals = [r for r in caplog.records if "not using" in r.getMessage()]
+    assert len(refusals) == 1  # said once, however many lookups
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give the directory away")
