@@ -417,7 +417,13 @@ def finish(
         click.echo(summary(result))
     else:
         echo_report(fmt, result)
+    if new_failures is None:
+        return int(exit_code(result.findings, fail_on))
+    # --fail-on-new: failures seen in the previous scan do not gate.
     judged = verdicts(result.findings)
-    if new_failures is not None:  # --fail-on-new: failures seen in the previous scan do not gate
-        judged = (f for f in judged if f.status != Status.FAIL or f.fingerprint in new_failures)
-    return int(exit_code(judged, fail_on))
+    return int(
+        exit_code(
+            (f for f in judged if f.status != Status.FAIL or f.fingerprint in new_failures),
+            fail_on,
+        )
+    )

@@ -33,19 +33,37 @@ class Judged(Protocol):
 
     def verdicts(self) -> Iterator[Verdict]: ...
 
+    def tally(self) -> Counter[tuple[Status, Severity]]: ...
+
 
 def verdicts(findings: Iterable[Finding | Verdict]) -> Iterable[Finding | Verdict]:
     return findings.verdicts() if isinstance(findings, Judged) else findings
 
 
+def tally(findings: Iterable[Finding | Verdict]) -> Counter[tuple[Status, Severity]]:
+    """How many findings of each status and severity: a stored scan counts in SQL."""
+    if isinstance(findings, Judged):
+        return findings.tally()
+    return Counter((f.status, f.severity) for f in findings)
+
+
 def counts(findings: Iterable[Finding | Verdict]) -> Counter[Status]:
-    return Counter(f.status for f in verdicts(findings))
+    out: Counter[Status] = Counter()
+    for (status, _severity), n in tally(findings).items():
+        out[status] += n
+    return out
 
 
 def exit_code(findings: Iterable[Finding | Verdict], fail_on: Severity = Severity.LOW) -> ExitCode:
-    incomplete = False  # one pass: findings may be a spool read back from disk
-    for f in verdicts(findings):
-        if f.status == Status.FAIL and f.severity >= fail_on:
+    # One pass, stopping at the first failure: findings may be a spool read back from disk.
+    seen: Iterable[tuple[Status, Severity]] = (
+        tally(findings)
+        if isinstance(findings, Judged)
+        else ((f.status, f.severity) for f in findings)
+    )
+    incomplete = False
+    for status, severity in seen:
+        if status == Status.FAIL and severity >= fail_on:
             return ExitCode.FAILED
-        incomplete = incomplete or f.status == Status.ERROR
+        incomplete = incomplete or status == Status.ERROR
     return ExitCode.INCOMPLETE if incomplete else ExitCode.OK

@@ -41,7 +41,7 @@ class Recorder:
             self.store = History(history)
         else:
             self._tmp = Path(tempfile.mkdtemp(prefix="souqscan-spool-"))
-            self.store = History(self._tmp / "findings.sqlite3")
+            self.store = History(self._tmp / "findings.sqlite3", spool=True)
         self.recorded = record
         self.ledger = ledger
         self.progress = progress

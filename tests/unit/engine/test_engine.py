@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 from scanner.baseline.loader import Baseline
@@ -11,6 +12,7 @@ from scanner.collectors import collector
 from scanner.engine import Target, scan
 from scanner.errors import PrivilegeRequired, TargetUnreachable
 from scanner.gate import ExitCode, exit_code
+from scanner.history import History
 from scanner.model import Category, Finding, Observation, Severity, Status, TargetKind
 from scanner.registry import check
 
@@ -110,17 +112,28 @@ def test_statuses_per_target() -> None:
     assert result.findings == sorted(result.findings, key=Finding.sort_key)
 
 
-def test_exit_codes() -> None:
-    def f(status: Status, severity: Severity = Severity.HIGH) -> Finding:
-        return Finding("R-X-01", "host.a.b", "ids", status, severity, "t", "r", "m")
+def test_exit_codes(tmp_path: Path) -> None:
+    def f(status: Status, severity: Severity = Severity.HIGH, resource: str = "r") -> Finding:
+        return Finding("R-X-01", "host.a.b", "ids", status, severity, "t", resource, "m")
 
-    assert exit_code([f(Status.PASS)]) is ExitCode.OK
-    assert exit_code([f(Status.PASS), f(Status.ERROR)]) is ExitCode.INCOMPLETE
-    assert exit_code([f(Status.FAIL), f(Status.ERROR)]) is ExitCode.FAILED
-    assert exit_code([f(Status.FAIL, Severity.MEDIUM)], fail_on=Severity.HIGH) is ExitCode.OK
-    assert exit_code([f(Status.FAIL, Severity.CRITICAL)], fail_on=Severity.HIGH) is ExitCode.FAILED
-    assert exit_code([f(Status.WAIVED), f(Status.NOT_APPLICABLE)]) is ExitCode.OK
-    assert exit_code([]) is ExitCode.OK
+    spool = History(tmp_path / "spool.db", spool=True)
+
+    def code(findings: list[Finding], fail_on: Severity = Severity.LOW) -> ExitCode:
+        # The same answer from findings in memory and from a stored scan's SQL tally.
+        scan = spool.begin("b", "1", "t", "s", ["t"])
+        spool.add(scan, findings)
+        spool.finish(scan, {})
+        stored = exit_code(spool.findings(scan), fail_on=fail_on)
+        assert exit_code(findings, fail_on=fail_on) is stored
+        return stored
+
+    assert code([f(Status.PASS)]) is ExitCode.OK
+    assert code([f(Status.PASS), f(Status.ERROR, resource="r2")]) is ExitCode.INCOMPLETE
+    assert code([f(Status.FAIL), f(Status.ERROR, resource="r2")]) is ExitCode.FAILED
+    assert code([f(Status.FAIL, Severity.MEDIUM)], fail_on=Severity.HIGH) is ExitCode.OK
+    assert code([f(Status.FAIL, Severity.CRITICAL)], fail_on=Severity.HIGH) is ExitCode.FAILED
+    assert code([f(Status.WAIVED), f(Status.NOT_APPLICABLE, resource="r2")]) is ExitCode.OK
+    assert code([]) is ExitCode.OK
 
 
 def test_fingerprint_ignores_message_and_status() -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from scanner.history import History
 from scanner.model import Finding, Severity, Status
@@ -126,3 +129,52 @@ def test_a_stored_scan_gives_records_and_verdicts_without_rebuilding_findings(
     assert counts(stored) == {Status.FAIL: 1, Status.PASS: 1, Status.ERROR: 1}
     assert exit_code(stored, Severity.LOW) == ExitCode.FAILED
     assert exit_code(stored, Severity.HIGH) == ExitCode.INCOMPLETE  # the FAIL is low
+
+
+def test_spool_orders_undoes_and_counts_like_a_history(tmp_path: Path) -> None:
+    """A spool (no WAL, no sync, its order index built at finish) reads back exactly as the
+    history database does: report order, a failed shard's rows undone, counts from SQL."""
+    findings = [
+        f("R-B-01", Status.FAIL, resource="z"),
+        f("R-A-01", Status.PASS, resource="y"),
+        f("R-A-01", Status.ERROR, resource="x"),
+        Finding("R-C-01", "host.a.b", "firewall", Status.FAIL, Severity.LOW, "local", "w", "m"),
+    ]
+
+    def broken() -> Iterator[Finding]:
+        yield f("R-Z-01", Status.FAIL)
+        raise RuntimeError("the shard's findings could not all be made")
+
+    stores = {
+        "history": History(tmp_path / "h.db"),
+        "spool": History(tmp_path / "s.db", spool=True),
+    }
+    read = {}
+    for name, store in stores.items():
+        scan = store.begin("b", "1", "t", "inv.yaml", ["local"])
+        store.add(scan, findings[:2])
+        with pytest.raises(RuntimeError):
+            store.add(scan, broken())
+        store.add(scan, findings[2:])
+        store.finish(scan, {})
+        stored = store.findings(scan)
+        read[name] = (
+            [r["rule_id"] + "/" + r["resource_id"] for r in stored.records()],
+            stored.tally(),
+        )
+    assert stores["spool"]._db.execute("PRAGMA journal_mode").fetchone()[0] == "memory"
+    assert read["spool"] == read["history"]
+    order, tally = read["spool"]
+    assert order == ["R-A-01/x", "R-A-01/y", "R-B-01/z", "R-C-01/w"]  # no R-Z-01: undone
+    assert tally == {
+        (Status.FAIL, Severity.HIGH): 1,
+        (Status.FAIL, Severity.LOW): 1,
+        (Status.PASS, Severity.HIGH): 1,
+        (Status.ERROR, Severity.HIGH): 1,
+    }
+    index = (
+        stores["spool"]
+        ._db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'findings_order'")
+        .fetchone()[0]
+    )
+    assert index == 1
