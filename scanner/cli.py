@@ -28,7 +28,7 @@ from scanner.errors import SouqscanError, UsageError
 from scanner.gate import EXIT_CODES_HELP, ExitCode
 from scanner.hosts import unique
 from scanner.inventory import parse_labels
-from scanner.memory import limit_malloc_arenas
+from scanner.memory import limit_malloc_arenas, tune_collector
 from scanner.model import Severity, TargetKind
 from scanner.registry import Registry
 from scanner.shards import split
@@ -249,6 +249,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     limit_malloc_arenas()
+    tune_collector()
     try:
         code = cli.main(args=args, prog_name="souqscan", standalone_mode=False)
     except click.exceptions.Abort:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import gc
 import os
 import sys
 
@@ -22,3 +23,19 @@ def limit_malloc_arenas(count: int = 2) -> bool:
     except (OSError, AttributeError):
         return False
     return bool(mallopt(M_ARENA_MAX, count))
+
+
+# Allocations between young collections (CPython's default is 700). A scan makes hundreds of
+# thousands of findings and parsed API answers that live until their shard is recorded; at
+# 700 it ran thousands of collections, each older generation's walking that whole heap
+# again: 3.2 s of a 75 s AWS scan of 18,500 resources, 0.9 s at this threshold.
+YOUNG_THRESHOLD = 20_000
+
+
+def tune_collector() -> None:
+    """Leave what was imported (models, modules: alive for the whole process) out of every
+    collection, and collect young objects less often. Reference counting still frees almost
+    everything a scan makes; only cycles wait longer."""
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(YOUNG_THRESHOLD, middle, old)

@@ -47,3 +47,12 @@ def test_service_models_keep_their_shape_but_not_their_reference_text() -> None:
     client = session.client("ec2", "me-west-1")
     assert client.meta.service_model.operation_model("DescribeInstances").output_shape
     assert isinstance(client.describe_instances.__doc__, str)
+
+
+def test_collector_leaves_imports_frozen_and_collects_young_objects_less_often() -> None:
+    code = (
+        "import gc; from scanner.memory import tune_collector as t; t();"
+        " print(gc.get_threshold()[0], gc.get_freeze_count() > 1000)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["20000", "True"]
