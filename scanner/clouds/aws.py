@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import os
 import re
 import threading
 import time
@@ -23,13 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-import boto3
 import botocore.exceptions as bex
-import botocore.loaders
-import botocore.session
-import botocore.utils
-from botocore.config import Config
-from botocore.parsers import ResponseParserError
 
 from scanner.errors import (
     AccessDenied,
@@ -104,9 +97,6 @@ PAGE_SIZES = {
     ("efs", "describe_file_systems"): 100,  # AWS's default, stated: moto's is 10
     ("resourcegroupstaggingapi", "get_resources"): 100,
 }
-# Everything botocore raises for a failed call. ResponseParserError (garbage instead of XML or
-# JSON) derives from Exception alone, so it must be named.
-SDK_ERRORS = (bex.ClientError, bex.BotoCoreError, ResponseParserError)
 READ_ONLY_ACTION = re.compile(r"^[a-z0-9-]+:(Describe|Get|List|BatchGet)[A-Za-z0-9]*$")
 
 
@@ -118,6 +108,16 @@ class RegionNotEnabled(ObservationError):
     """
 
     kind = "region-not-enabled"
+
+
+@functools.cache
+def sdk_errors() -> tuple[type[Exception], ...]:
+    """Everything botocore raises for a failed call. ResponseParserError (garbage instead of
+    XML or JSON) derives from Exception alone, so it must be named. Imported when first
+    needed: boto3 and its parsers take 0.2 s to import, which a host scan need not pay."""
+    from botocore.parsers import ResponseParserError
+
+    return (bex.ClientError, bex.BotoCoreError, ResponseParserError)
 
 
 def iam_action(signing_name: str, operation: str) -> str:
@@ -161,6 +161,8 @@ def translate(exc: Exception, action: str, region: str | None) -> ObservationErr
     if isinstance(exc, bex.ConnectionError | bex.ConnectionClosedError):
         # Refused, timed out connecting, proxy failure, or the connection dropped unanswered.
         return TargetUnreachable(f"{action}{where}: endpoint unreachable ({_one_line(exc)})")
+    from botocore.parsers import ResponseParserError  # imported by then: the call raised it
+
     if isinstance(exc, ResponseParserError):
         return UnparsableOutput(f"{action}{where}: unparsable response ({_one_line(exc, 120)})")
     if isinstance(exc, bex.TokenRetrievalError | bex.SSOError):
@@ -231,10 +233,11 @@ def parse_timestamp(value: Any) -> datetime:
     time, a tenth of the scan's client CPU for a few thousand resources."""
     if isinstance(value, str):
         try:
-            parsed = datetime.fromisoformat(value)
+            return datetime.fromisoformat(value)  # naive when the text has no zone, as botocore
         except ValueError:
-            return botocore.utils.parse_timestamp(value)  # type: ignore[no-any-return]
-        return parsed  # naive when the text has no zone, as botocore gives it
+            pass
+    import botocore.utils
+
     return botocore.utils.parse_timestamp(value)  # type: ignore[no-any-return]
 
 
@@ -264,41 +267,6 @@ class Memo:
             return value
 
 
-class _LeanLoader(botocore.loaders.Loader):  # type: ignore[misc]  # botocore is untyped
-    """botocore's loader, emptying the API reference text in service models: a third of
-    their size in memory (EC2's alone is 14 MB as Python objects), read only to write
-    docstrings. Only string values: a member named ``documentation`` is a mapping."""
-
-    @botocore.loaders.instance_cache  # type: ignore[untyped-decorator]  # stripped once per model
-    def load_service_model(
-        self, service_name: str, type_name: str, api_version: str | None = None
-    ) -> Any:
-        model = super().load_service_model(service_name, type_name, api_version)
-        if type_name == "service-2":
-            _drop_documentation(model)
-        return model
-
-
-def _drop_documentation(node: Any) -> None:
-    if isinstance(node, dict):
-        for key in ("documentation", "documentationUrl"):
-            if isinstance(node.get(key), str):
-                node[key] = ""  # emptied, not removed: botocore indexes some of them
-        for value in node.values():
-            _drop_documentation(value)
-    elif isinstance(node, list):
-        for value in node:
-            _drop_documentation(value)
-
-
-@functools.cache
-def _shared_loader() -> botocore.loaders.Loader:
-    # As botocore.loaders.create_loader reads AWS_DATA_PATH, with the lean class.
-    paths = os.environ.get("AWS_DATA_PATH", "")
-    extra = [str(Path(os.path.expandvars(p)).expanduser()) for p in paths.split(os.pathsep)]
-    return _LeanLoader(extra_search_paths=extra if paths else None)
-
-
 class AwsSession:
     """One boto3 session; clients built once per (service, region) and shared by threads.
 
@@ -308,10 +276,16 @@ class AwsSession:
     def __init__(self, options: SessionOptions, log: ApiLog | None = None) -> None:
         self.options = options
         self.log = log or ApiLog()
+        import boto3
+        import botocore.session
+        from botocore.config import Config
+
+        from scanner.clouds.aws_models import shared_loader
+
         core = botocore.session.Session()
         # Service models are large parsed JSON: every session of this process (one per
         # shard) shares one loader, so each model is read once, not once per shard.
-        core.register_component("data_loader", _shared_loader())
+        core.register_component("data_loader", shared_loader())
         core.get_component("response_parser_factory").set_parser_defaults(
             timestamp_parser=parse_timestamp
         )
@@ -476,7 +450,7 @@ class AwsAccount:
         client = self.session.client(service, region)
         try:
             response: dict[str, Any] = getattr(client, method)(**params)
-        except SDK_ERRORS as exc:
+        except sdk_errors() as exc:
             if isinstance(exc, bex.ClientError) and _code(exc) in set(absent):
                 return None
             raise translate(exc, self._action(client, method), region) from exc
@@ -495,7 +469,7 @@ class AwsAccount:
             params = {**params, "PaginationConfig": {"PageSize": page}}
         try:
             yield from client.get_paginator(method).paginate(**params)
-        except SDK_ERRORS as exc:
+        except sdk_errors() as exc:
             raise translate(exc, action, region) from exc
 
     def items(
@@ -517,7 +491,7 @@ class AwsAccount:
             headers = client.head_bucket(Bucket=bucket)["ResponseMetadata"]["HTTPHeaders"]
         except bex.ClientError as exc:
             headers = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
-        except (bex.BotoCoreError, ResponseParserError) as exc:
+        except sdk_errors() as exc:  # the rest of them: ClientError is caught above
             raise translate(exc, "s3:ListBucket", region) from exc
         found = headers.get("x-amz-bucket-region")
         if isinstance(found, str) and found:
@@ -589,7 +563,7 @@ def identify(session: AwsSession) -> Identity:
     client = session.client("sts", region)
     try:
         found = client.get_caller_identity()
-    except SDK_ERRORS as exc:
+    except sdk_errors() as exc:
         raise translate(exc, "sts:GetCallerIdentity", region) from exc
     arn = str(found.get("Arn", ""))
     partition = arn.split(":")[1] if arn.count(":") >= 5 else "aws"
@@ -607,7 +581,7 @@ def discover_regions(
     notes: list[str] = []
     try:
         found = client.describe_regions(AllRegions=True)
-    except SDK_ERRORS as exc:
+    except sdk_errors() as exc:
         error = translate(exc, "ec2:DescribeRegions", region)
         if requested is None:
             raise error from exc

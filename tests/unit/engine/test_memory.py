@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from scanner.clouds import aws
+from scanner.clouds import aws, aws_models
 
 PROBE = "from scanner.memory import limit_malloc_arenas as f; print(f())"
 
@@ -25,7 +25,7 @@ def test_malloc_arenas_are_capped_unless_the_operator_chose() -> None:
 
 
 def test_service_models_keep_their_shape_but_not_their_reference_text() -> None:
-    model = aws._shared_loader().load_service_model("ec2", "service-2")
+    model = aws_models.shared_loader().load_service_model("ec2", "service-2")
     operation = model["operations"]["DescribeInstances"]
     assert operation["documentation"] == ""
     assert model["shapes"]["DescribeInstancesResult"]["members"]["Reservations"]["shape"]
@@ -56,3 +56,14 @@ def test_collector_leaves_imports_frozen_and_collects_young_objects_less_often()
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["20000", "True"]
+
+
+def test_a_host_scan_does_not_import_the_aws_sdk() -> None:
+    # boto3 and botocore's parsers take some 0.2 s to import: paid only when AWS is scanned.
+    code = (
+        "import sys; import scanner.cli; from scanner.shards import installed_registry as r;"
+        " r(); sdk = ('boto3', 'botocore.session', 'botocore.parsers');"
+        " print(sorted(m for m in sdk if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
