@@ -10,6 +10,7 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
+import lz4.frame
 import pytest
 
 from scanner.collectors.host import apt_cache, apt_index
@@ -27,9 +28,16 @@ pytestmark = pytest.mark.skipif(
 class CountingTransport(LocalTransport):
     """This machine, with the commands it ran, and optionally its index files tampered with."""
 
-    def __init__(self, *, tamper: bool = False, updated: AptUpdate | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        tamper: bool = False,
+        replace: bytes | None = None,
+        updated: AptUpdate | None = None,
+    ) -> None:
         super().__init__()
         self.tamper = tamper
+        self.replace = replace  # the whole of every index file, in place of its bytes
         self.updated = updated  # shown installed at its candidate version
         self.sent: list[tuple[str, ...]] = []
 
@@ -41,6 +49,9 @@ class CountingTransport(LocalTransport):
             # what a hostile host sends in place of an index: valid framing, other bytes
             stdout = result.stdout[:-64] + b"\0" * 64 if len(result.stdout) > 64 else b"\0"
             return CommandResult(result.argv, result.exit_status, stdout, result.stderr)
+        if self.replace is not None and words[0] == "dd":
+            first = "skip=0" in words
+            return CommandResult(result.argv, 0, self.replace if first else b"", b"")
         if self.updated is not None and words[0] == "dpkg-query":
             u = self.updated
             line = f"\t{u.name}\t{u.architecture}\t{u.installed}\n".encode()
@@ -106,6 +117,17 @@ def test_tampered_index_bytes_are_never_used_nor_kept() -> None:
     honest = CountingTransport()
     assert listed(apt_index.pending_updates(honest)) == listed(list_upgradable(honest))
     assert dd_reads(honest) >= 1  # nothing the hostile host sent was kept
+
+
+def test_a_planted_index_is_refused_for_its_hash_even_when_it_does_not_parse() -> None:
+    # Hashed while parsed: a file that fails both is named for the hash, never used or kept.
+    names = [p.name for p in Path("/var/lib/apt/lists").glob("*_Packages*")]
+    if not all(n.endswith(".lz4") for n in names):
+        pytest.skip("this machine's apt lists are not lz4-compressed")
+    planted = CountingTransport(replace=lz4.frame.compress(b"Package: evil\n\nnot a stanza\n"))
+    with pytest.raises(Unsupported, match=r"does not match the SHA256"):
+        apt_index._computed(planted)
+    assert dd_reads(planted) >= 1
 
 
 def test_the_switch_asks_apt_on_every_host(monkeypatch: pytest.MonkeyPatch) -> None:

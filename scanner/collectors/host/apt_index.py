@@ -27,6 +27,7 @@ import threading
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar, cast
 
@@ -253,9 +254,20 @@ def _fetcher(transport: Transport, f: _File, digest: str, native: str) -> Callab
         if kept is not None:
             return kept
         data = _decompressed(_read_bytes(transport, f), f.name)
-        if hashlib.sha256(data).hexdigest() != digest:
-            raise Unsupported(f"{f.name} does not match the SHA256 its Release file lists")
-        index = apt_policy.parse_packages(data, native)
+        # Hashed on a second core while it is parsed (hashlib lets go of the GIL): the hosts
+        # waiting for this index wait for the longer of the two, not their sum. Content that
+        # fails the hash is refused for that, whatever its parse made of it.
+        with ThreadPoolExecutor(1, thread_name_prefix="souqscan-sha256") as pool:
+            hashed = pool.submit(lambda: hashlib.sha256(data).hexdigest())
+            try:
+                parsed: Index | ObservationError = apt_policy.parse_packages(data, native)
+            except ObservationError as exc:
+                parsed = exc
+            if hashed.result() != digest:
+                raise Unsupported(f"{f.name} does not match the SHA256 its Release file lists")
+        if isinstance(parsed, ObservationError):
+            raise parsed
+        index = parsed
         if isinstance(index, apt_policy.Offers):  # not those with phased updates: rare, small
             apt_cache.store(digest, native, index)
         return index
