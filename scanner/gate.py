@@ -55,9 +55,10 @@ def counts(findings: Iterable[Finding | Verdict]) -> Counter[Status]:
 
 
 def exit_code(findings: Iterable[Finding | Verdict], fail_on: Severity = Severity.LOW) -> ExitCode:
-    # One pass, stopping at the first failure: findings may be a spool read back from disk.
+    # A stored scan answers from its SQL tally; anything else in one pass, stopping at the
+    # first failure.
     seen: Iterable[tuple[Status, Severity]] = (
-        tally(findings)
+        findings.tally()
         if isinstance(findings, Judged)
         else ((f.status, f.severity) for f in findings)
     )

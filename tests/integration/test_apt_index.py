@@ -119,12 +119,21 @@ def test_tampered_index_bytes_are_never_used_nor_kept() -> None:
     assert dd_reads(honest) >= 1  # nothing the hostile host sent was kept
 
 
-def test_a_planted_index_is_refused_for_its_hash_even_when_it_does_not_parse() -> None:
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"Package: evil\n\nnot a stanza\n",  # the parse refuses it
+        b"Package: \xff\xfe\nVersion: 1\nArchitecture: amd64\n",  # not UTF-8
+    ],
+)
+def test_a_planted_index_is_refused_for_its_hash_even_when_it_does_not_parse(
+    content: bytes,
+) -> None:
     # Hashed while parsed: a file that fails both is named for the hash, never used or kept.
     names = [p.name for p in Path("/var/lib/apt/lists").glob("*_Packages*")]
     if not all(n.endswith(".lz4") for n in names):
         pytest.skip("this machine's apt lists are not lz4-compressed")
-    planted = CountingTransport(replace=lz4.frame.compress(b"Package: evil\n\nnot a stanza\n"))
+    planted = CountingTransport(replace=lz4.frame.compress(content))
     with pytest.raises(Unsupported, match=r"does not match the SHA256"):
         apt_index._computed(planted)
     assert dd_reads(planted) >= 1

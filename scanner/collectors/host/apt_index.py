@@ -256,16 +256,17 @@ def _fetcher(transport: Transport, f: _File, digest: str, native: str) -> Callab
         data = _decompressed(_read_bytes(transport, f), f.name)
         # Hashed on a second core while it is parsed (hashlib lets go of the GIL): the hosts
         # waiting for this index wait for the longer of the two, not their sum. Content that
-        # fails the hash is refused for that, whatever its parse made of it.
+        # fails the hash is refused for that, whatever its parse made of it (an error, or
+        # bytes that are not UTF-8): the parse's own error is raised only for hashed content.
         with ThreadPoolExecutor(1, thread_name_prefix="souqscan-sha256") as pool:
             hashed = pool.submit(lambda: hashlib.sha256(data).hexdigest())
             try:
-                parsed: Index | ObservationError = apt_policy.parse_packages(data, native)
-            except ObservationError as exc:
+                parsed: Index | Exception = apt_policy.parse_packages(data, native)
+            except Exception as exc:  # noqa: BLE001 - raised below, once hashed
                 parsed = exc
             if hashed.result() != digest:
                 raise Unsupported(f"{f.name} does not match the SHA256 its Release file lists")
-        if isinstance(parsed, ObservationError):
+        if isinstance(parsed, Exception):
             raise parsed
         index = parsed
         if isinstance(index, apt_policy.Offers):  # not those with phased updates: rare, small
