@@ -21,7 +21,8 @@ client process tree and of the endpoints (every endpoint is this machine: the ta
 shares its cores, so a heavy remote command weighs on wall time as it would not on a real
 fleet), the hosts/s those CPU seconds allow on this machine's cores, the 1-minute load
 average before the run (others share the machine), and throughput relative to Ansible.
-Figures only: no assertion on time. Every server is stopped by PID before exiting, also on
+``--runs R`` runs R rounds of every tool, interleaved, and prints each tool's median run and
+the ratio to Ansible round by round. Figures only: no assertion on time. Every server is stopped by PID before exiting, also on
 Ctrl-C, SIGTERM or an error; Ansible's ControlPersist masters are told to exit first.
 """
 
@@ -585,23 +586,37 @@ def bench(count: int, args: argparse.Namespace, ansible: Path | None) -> None:
             f"# N={count}: {count} sshd started in {time.monotonic() - started:.1f} s", flush=True
         )
         try:
-            results: dict[str, Row] = {}
-            for tool in [t for t in TOOLS if t in args.tools]:
-                rows = [measure_tool(tool, fleet, args, ansible) for _ in range(args.runs)]
-                results[tool] = median_row(rows)
+            tools = [t for t in TOOLS if t in args.tools]
+            # Runs interleaved, one of each tool per round: this shared machine's speed drifts
+            # over minutes (the targets' CPU seconds for the same work moved by a third across
+            # consecutive runs), and a drift then weighs on every tool, not on one.
+            runs: dict[str, list[Row]] = {tool: [] for tool in tools}
+            for _round in range(args.runs):
+                for tool in tools:
+                    runs[tool].append(measure_tool(tool, fleet, args, ansible))
+            results = {tool: median_row(rows) for tool, rows in runs.items()}
+            ansible_row = results.get("ansible")
+            ansible_rate = count / ansible_row.wall if ansible_row else None
+            for tool, rows in runs.items():
+                row = results[tool]
                 if args.runs > 1:
                     walls = ", ".join(f"{r.wall:.2f}" for r in rows)
-                    results[tool] = replace(
-                        results[tool], detail=f"walls {walls}; {results[tool].detail}"
-                    )
-                ansible_row = results.get("ansible")
-                ansible_rate = count / ansible_row.wall if ansible_row else None
-                print_row(count, args.concurrency, results[tool], ansible_rate)
+                    row = replace(row, detail=f"walls {walls}; {row.detail}")
+                print_row(count, args.concurrency, row, ansible_rate)
             for tool in ("souqscan", "souqscan-warm"):
                 if tool in results and "ansible" in results:
                     ratio = results["ansible"].wall / results[tool].wall
+                    pairs = [
+                        a.wall / r.wall for a, r in zip(runs["ansible"], runs[tool], strict=True)
+                    ]
+                    by_round = (
+                        f"; round by round {', '.join(f'{p:.2f}' for p in pairs)}"
+                        if len(pairs) > 1
+                        else ""
+                    )
                     print(
-                        f"# N={count}: {tool}/ansible throughput = {ratio:.2f} (target >= 5)",
+                        f"# N={count}: {tool}/ansible throughput = {ratio:.2f} (target >= 5)"
+                        + by_round,
                         flush=True,
                     )
         finally:
@@ -648,7 +663,9 @@ def main() -> None:
     parser.add_argument(
         "-P", "--concurrency", type=int, default=20, help="hosts in parallel, every tool [20]"
     )
-    parser.add_argument("--runs", type=int, default=1, help="runs per tool; the median is shown")
+    parser.add_argument(
+        "--runs", type=int, default=1, help="rounds, each one run of every tool; medians shown"
+    )
     parser.add_argument("--tools", nargs="+", choices=TOOLS, default=list(TOOLS))
     parser.add_argument(
         "--checks",
@@ -699,7 +716,8 @@ def main() -> None:
         )
     print(
         f"# {os.cpu_count()} cores, every endpoint is this machine; load average "
-        f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}; {args.runs} run(s) per tool; "
+        f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}; "
+        f"{args.runs} round(s) of every tool, interleaved; "
         + (
             "sessions source the login user's ~/.bashrc"
             if args.login_rc
