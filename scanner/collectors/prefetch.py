@@ -5,8 +5,11 @@ open on one exec channel (``SshTransport``), instead of one channel per command.
    the second, since ``id -u`` (in the first) tells whether it runs through sudo.
 2. Then the collectors are replayed against the cache alone (``Transport.discovering``): each
    stops at the first command it does not have yet, and names it. Those go out together in
-   the next batch, and so on for a few rounds. A replay only ever names the command the real
-   run would send next, from the same outputs, so nothing is sent that the scan does not use.
+   the next batch, and so on for a few rounds. A replay names the command the real run would
+   send next, from the same outputs, plus a collector's own hints (``Transport.prefetch``) of
+   what it needs a level deeper on nearly every host (the apt listing's first reads with the
+   index age, /etc/sudoers.d with /etc/sudoers): a round trip less for a command or two that
+   goes unused on the rare host without them.
 
 Collectors then find their results in the transport's cache and run exactly as before; a
 command no batch established runs on its own when a collector asks for it, with its own error.

@@ -8,9 +8,11 @@ the --audit-log. Where the target's shell cannot batch, every command still runs
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +20,13 @@ import pytest
 
 from scanner.baseline.loader import load
 from scanner.collectors.host import apt_cache
-from scanner.collectors.prefetch import SWITCH, declared
+from scanner.collectors.host.packages import packages
+from scanner.collectors.prefetch import SWITCH, declared, warm
 from scanner.engine import plan_for
 from scanner.model import TargetKind
 from scanner.registry import Registry
 from scanner.transports import bundle
-from scanner.transports.base import ENV_PREFIX, Command
+from scanner.transports.base import ENV_PREFIX, BatchEntry, Command
 from scanner.transports.ssh import HostSpec, SshOptions, SshTransport
 from tests.conftest import ServerFactory, require_root
 from tests.support import planted
@@ -216,3 +219,39 @@ def test_batches_share_one_kept_shell_and_a_dead_one_is_replaced(sshd: SshServer
         outputs = [transport.run(argv).stdout for argv in (("echo", "one"), ("echo", "three"))]
         assert outputs == [b"one\n", b"three\n"]
         assert transport.run(("uname", "-s")).stdout == b"Linux\n"
+
+
+class CountingTransport(SshTransport):
+    """Counts round trips: each batch sent to the kept shell."""
+
+    round_trips = 0
+
+    def _execute_batch(self, entries: Sequence[BatchEntry]) -> Mapping[int, Any]:
+        self.round_trips += 1
+        return super()._execute_batch(entries)
+
+
+def test_a_full_scan_is_warmed_in_three_round_trips_and_later_hosts_in_replays_alone(
+    hardened_sshd: SshServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Collectors name what they will need a level deeper with what they read now (the apt
+    listing's first reads with the index age, /etc/sudoers.d with /etc/sudoers), so the
+    deepest chains end in the third batch. Once a first host's apt index is in memory,
+    every collector of a later host completes in the replays: its checks send nothing more."""
+    monkeypatch.setenv(apt_cache.DIRECTORY, str(tmp_path / "cache"))
+    registry = Registry.installed()
+    plan = plan_for(load("iso27001-2022", registry), registry.select(None, TargetKind.HOST))
+    collectors = [check.collector for check, _ in plan]
+    names = {c.name for c in collectors}
+    server = hardened_sshd
+    options = SshOptions(identity=server.client_key, known_hosts=server.known_hosts)
+    spec = HostSpec("127.0.0.1", server.user, server.port)
+    with contextlib.closing(CountingTransport(spec, options)) as first:
+        done = warm(first, collectors)
+        assert first.round_trips == 3
+        assert names - set(done) <= {packages.name}  # the index is fetched in the real run
+        packages.collect(first)
+    with contextlib.closing(CountingTransport(spec, options)) as later:
+        done = warm(later, collectors)
+        assert later.round_trips == 3
+        assert set(done) == names

@@ -16,6 +16,7 @@ from pathlib import PurePosixPath
 
 from scanner.collectors import collector
 from scanner.collectors.host.common import CLOCK
+from scanner.collectors.host.services import listing_command
 from scanner.errors import (
     CommandNotFound,
     CommandTimedOut,
@@ -379,6 +380,7 @@ def accounts(transport: Transport) -> Accounts:
 # ---------------------------------------------------------------- sudoers
 
 SUDOERS = "/etc/sudoers"
+SUDOERS_D = "/etc/sudoers.d"
 MAX_SUDOERS_FILES = 200  # include loops and hostile trees stay bounded
 _INCLUDE = re.compile(r"^[@#](include|includedir)\s+(\S+)\s*$")
 _DEFAULTS = re.compile(r"^Defaults\S*\s")
@@ -476,7 +478,7 @@ def parse_sudoers(text: str) -> tuple[list[str], list[tuple[str, str]]]:
 def _included_files(transport: Transport, kind: str, path: str) -> list[str]:
     if kind == "include":
         return [path if path.startswith("/") else f"/etc/{path}"]
-    listing = transport.run(["ls", "-1A", "--", path], privileged=True)
+    listing = transport.run(listing_command(path).argv, privileged=True)
     if not listing.ok:
         if "No such file" in listing.error_text:
             return []
@@ -494,6 +496,9 @@ def _included_files(transport: Transport, kind: str, path: str) -> list[str]:
     commands=(read_command(SUDOERS, privileged=True),),
 )
 def sudoers(transport: Transport) -> Sudoers:
+    # The directory Debian's, Ubuntu's and RHEL's sudoers include, listed with the file that
+    # names it rather than a round trip after (an unused listing where it names another).
+    transport.prefetch([listing_command(SUDOERS_D, privileged=True)])
     text = transport.read_file(SUDOERS, privileged=True)
     if text is None:
         return Sudoers(False, ())

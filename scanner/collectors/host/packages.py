@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from scanner.collectors import collector
-from scanner.collectors.host.apt_index import pending_updates
+from scanner.collectors.host.apt_index import first_reads, pending_updates
 from scanner.collectors.host.common import CLOCK, OS_RELEASE_COMMAND, read_os_release
 from scanner.collectors.host.packages_apt import newest_release_file, parse_mtimes
 from scanner.collectors.host.packages_dnf import FIND_REPOMD, Advisory, collect_dnf, package_name
@@ -84,6 +84,9 @@ def _target_clock(transport: Transport) -> float:
 
 
 def _apt(transport: Transport, distribution: str) -> PackageState:
+    # Unused only on a host without apt lists, which has nothing to decide: everywhere else
+    # the pending updates need them right after the index age, one round trip later.
+    transport.prefetch(first_reads())
     now, newest = transport.independently(
         lambda: _target_clock(transport), lambda: newest_release_file(transport)
     )
