@@ -22,8 +22,9 @@ shares its cores, so a heavy remote command weighs on wall time as it would not 
 fleet), the hosts/s those CPU seconds allow on this machine's cores, the 1-minute load
 average before the run (others share the machine), and throughput relative to Ansible.
 ``--runs R`` runs R rounds of every tool, interleaved, and prints each tool's median run and
-the ratio to Ansible round by round. Figures only: no assertion on time. Every server is stopped by PID before exiting, also on
-Ctrl-C, SIGTERM or an error; Ansible's ControlPersist masters are told to exit first.
+the ratio to Ansible round by round. Figures only: no assertion on time. Every server is
+stopped by PID before exiting, also on Ctrl-C, SIGTERM or an error; Ansible's ControlPersist
+masters are told to exit first.
 """
 
 from __future__ import annotations
