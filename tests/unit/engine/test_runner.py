@@ -59,8 +59,12 @@ def shards(*sources: Source) -> list[Shard]:
 
 def run(sources: list[Source], limits: Limits, slots: int = 4) -> tuple[list[ShardResult], Any]:
     results: list[ShardResult] = []
-    runner = Runner(ThreadExecutor(slots), BASELINE, REGISTRY, limits, results.append)
-    return results, runner.run(shards(*sources))
+    executor = ThreadExecutor(slots)
+    try:
+        runner = Runner(executor, BASELINE, REGISTRY, limits, results.append)
+        return results, runner.run(shards(*sources))
+    finally:
+        executor.close()  # its idle threads end, as the CLI's do
 
 
 def test_a_straggler_is_given_up_at_its_timeout_and_the_others_complete() -> None:
