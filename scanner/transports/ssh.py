@@ -407,6 +407,11 @@ class SshTransport(Transport):
             channel.sendall(framing.session_script(nonce, entries, opening=not shell.opened))
             shell.opened = True
             stuck = self._follow(channel, parser, entries)
+            if stuck is None and not parser.out.begun:
+                # It ended before its first section. sshd sends EOF when the pipes close and
+                # the exit status once the process is reaped, a while later on a busy host:
+                # without waiting for it, a missing timeout(1) looked like a broken shell.
+                channel.status_event.wait(EOF_GRACE)
             if channel.exit_status_ready():
                 shell.missing = channel.recv_exit_status() == NOT_FOUND and not parser.out.begun
         except (paramiko.SSHException, OSError):

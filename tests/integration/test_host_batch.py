@@ -177,16 +177,26 @@ def test_output_is_complete_on_both_paths_even_when_it_trails_the_exit_status(
             assert sizes == (4, 300000, 300000)
 
 
+# timeout(1) that the login shell cannot run: exit 127, as for no command at all.
+UNRUNNABLE_TIMEOUTS = {
+    # A script whose interpreter is missing.
+    "no-interpreter": "#!/nonexistent/interpreter\n",
+    # The same 127, its exit status a second after its output's end (sshd sends EOF when the
+    # pipes close, the status when the process is reaped: on a loaded host, a while later).
+    "status-after-eof": "#!/bin/sh\nexec >/dev/null 2>&1\nsleep 1\nexit 127\n",
+}
+
+
 @pytest.mark.netns
+@pytest.mark.parametrize("fake", sorted(UNRUNNABLE_TIMEOUTS))
 def test_a_host_without_timeout_still_batches_under_a_bare_shell(
-    make_sshd: ServerFactory, scratch: Path, tmp_path: Path
+    fake: str, make_sshd: ServerFactory, scratch: Path, tmp_path: Path
 ) -> None:
     """The batch runs under one timeout(1) (the backstop that kills a hung command on the
     target); where the login shell cannot run timeout(1), the same batch goes out once more
     under the bare /bin/sh, and the host's later batches go there directly."""
-    # A script whose interpreter is missing: the login shell's exit 127, as for no command.
-    fake = {"/usr/bin/timeout": "#!/nonexistent/interpreter\n"}
-    server = hardened_with_fake(make_sshd, scratch / f"no-timeout-{tmp_path.name}", fake)
+    fakes = {"/usr/bin/timeout": UNRUNNABLE_TIMEOUTS[fake]}
+    server = hardened_with_fake(make_sshd, scratch / f"no-timeout-{fake}-{tmp_path.name}", fakes)
     alone, _, channels_alone, _ = scan(server, tmp_path / "alone.jsonl", *FAST, batch=False)
     batched, conns, channels, sent = scan(server, tmp_path / "batched.jsonl", *FAST)
     assert verdicts(batched) == verdicts(alone)
