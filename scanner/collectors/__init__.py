@@ -23,6 +23,19 @@ class Collector(Generic[C, T]):
     # earlier output are not declared: they run when asked for.
     commands: tuple[Command, ...] = field(default=(), repr=False)
 
+    def of(self, connection: C) -> T:
+        """``collect``'s result, computed once per connection that keeps a memo of them (a
+        host Transport's ``collected``): a collector read by others (host.services by
+        host.ids and host.logging), by the prefetch replays and by the checks runs once. Only
+        results are kept: a failure, or a replay stopped for a command, is tried again."""
+        memo: dict[str, Any] | None = getattr(connection, "collected", None)
+        if memo is None:
+            return self.collect(connection)
+        if self.name not in memo:
+            memo[self.name] = self.collect(connection)
+        result: T = memo[self.name]
+        return result
+
 
 def collector(
     name: str, description: str = "", *, commands: tuple[Command, ...] = ()
@@ -55,7 +68,7 @@ class Facts:
             raise self._errors[source.name]
         if source.name not in self._results:
             try:
-                self._results[source.name] = source.collect(self.connection)
+                self._results[source.name] = source.of(self.connection)
             except ObservationError as exc:
                 self._errors[source.name] = exc
                 raise

@@ -80,7 +80,7 @@ def discover(
                 continue
             # An error is an answer already cached (or a bug): the real run reports it.
             with contextlib.suppress(NotPrefetched, Exception):
-                done[source.name] = source.collect(transport)
+                done[source.name] = source.of(transport)
     return unique(wanted)
 
 

@@ -146,6 +146,8 @@ class Transport(abc.ABC):
         self.labels: Mapping[str, str] = {}
         self._cache: dict[tuple[tuple[str, ...], bool], CommandResult | ObservationError] = {}
         self._cache_lock = threading.Lock()
+        # Collector results by name, computed from this connection's outputs (Collector.of).
+        self.collected: dict[str, Any] = {}
         self._audit = audit
         self._uid: int | None = None
         self._uid_lock = threading.Lock()

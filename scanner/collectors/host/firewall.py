@@ -199,5 +199,5 @@ def exposure_of(state: FirewallState, found: Listeners) -> Exposure:
     commands=firewall.commands + listeners.commands,
 )
 def exposure(transport: Transport) -> Exposure:
-    # Collectors see the transport, not each other's cached facts, so both are re-read here.
-    return exposure_of(firewall.collect(transport), listeners.collect(transport))
+    # Computed once per transport however many collectors read them (Collector.of).
+    return exposure_of(firewall.of(transport), listeners.of(transport))

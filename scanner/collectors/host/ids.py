@@ -170,7 +170,7 @@ def _tool(transport: Transport, states: ServiceStates, name: str) -> IdsTool:
     commands=services.commands,  # each tool's probe only when it is installed
 )
 def ids(transport: Transport) -> IdsFacts:
-    states = services.collect(transport)
+    states = services.of(transport)
     # Each tool's probe reads its own files: independent, so a batch can carry all of them.
     tools = transport.independently(*(partial(_tool, transport, states, n) for n in IDS_TOOL_NAMES))
     return IdsFacts(states.method, tools)

@@ -404,7 +404,7 @@ def _forwarding(
     commands=services.commands,  # the configuration files of what runs, once that is known
 )
 def logging_facts(transport: Transport) -> LoggingFacts:
-    states = services.collect(transport)
+    states = services.of(transport)
     running = tuple(s.name for s in LOG_COLLECTORS if states[s.name].running)
     # rsyslog, syslog-ng and auditd write files by design; journald only if its storage persists.
     persistent = [n for n in running if n in ("rsyslog", "syslog-ng", "auditd")]
