@@ -18,7 +18,7 @@ from scanner.transports.base import NotPrefetched, Transport
 from tests.unit.host.host_case import CaseTransport, case_dirs, observe
 from tests.unit.host.test_prefetch import BatchingCaseTransport
 
-CHECKS = list(checks_in(logging_checks))  # host.logging and host.services, which it reads
+CHECKS = list(checks_in(logging_checks))  # all on host.logging, which reads host.services
 CASE = next(c for c in case_dirs("host.logging") if c.name.startswith("debian12-nosystemd"))
 
 
