@@ -273,7 +273,9 @@ def scan_options(fn: F) -> F:
             default=16,
             show_default=True,
             help="Shards (hosts; cloud service groups) in flight, and each cloud shard's "
-            "concurrent API reads. On dask-local, split into threads per worker.",
+            "concurrent API reads. On threads, a host waiting for an apt index another host "
+            "is reading lends its place (at most twice as many hosts open at once). On "
+            "dask-local, split into threads per worker.",
         ),
     ]
     for decorate in reversed(decorators):

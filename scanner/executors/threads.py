@@ -15,10 +15,13 @@ import itertools
 import queue
 import threading
 
+from scanner import lending
 from scanner.baseline.loader import Baseline
 from scanner.executors import Outcome
 from scanner.registry import Registry
 from scanner.shards import Shard, run_shard
+
+_WAKE: tuple[int, Outcome] = (-1, RuntimeError("not a shard"))  # returns poll() early
 
 
 class ThreadExecutor:
@@ -31,13 +34,25 @@ class ThreadExecutor:
         self._queue: queue.SimpleQueue[tuple[int, Shard] | None] = queue.SimpleQueue()
         self._idle = 0  # threads waiting for a shard
         self._waiting = 0  # shards submitted and not yet taken by a thread
+        self._lent = 0  # running shards waiting for another's work (lending.waiting)
         self._closed = False
         self._baseline: Baseline | None = None
         self._registry: Registry | None = None
 
     @property
     def slots(self) -> int:
-        return self._slots
+        # A waiting shard's place goes to another, up to twice the concurrency in all.
+        with self._lock:
+            return self._slots + min(self._lent, self._slots)
+
+    def lend(self) -> None:
+        with self._lock:
+            self._lent += 1
+        self._done.put(_WAKE)  # the coordinator, waiting in poll(), may start another
+
+    def reclaim(self) -> None:
+        with self._lock:
+            self._lent -= 1
 
     def describe(self) -> str:
         return f"threads ({self._slots})"
@@ -74,7 +89,8 @@ class ThreadExecutor:
             raise RuntimeError("ThreadExecutor.start() was not called")
         outcome: Outcome
         try:
-            outcome = run_shard(shard, self._baseline, self._registry)
+            with lending.lent_by(self):
+                outcome = run_shard(shard, self._baseline, self._registry)
         except BaseException as exc:  # noqa: BLE001 - the shard's loss, never a dead thread
             outcome = exc
         with self._lock:
@@ -91,7 +107,7 @@ class ThreadExecutor:
                 out.append(self._done.get_nowait())
         except queue.Empty:
             pass
-        return out
+        return [item for item in out if item is not _WAKE]
 
     def cancel(self, handle: object) -> None:
         # A thread cannot be stopped: its late result is dropped. Its commands and API calls

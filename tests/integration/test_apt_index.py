@@ -69,7 +69,7 @@ def listed(updates: list[AptUpdate]) -> set[tuple[str, str, str, tuple[str, ...]
 
 @pytest.fixture(autouse=True)
 def fresh_indexes(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(apt_index, "INDEXES", apt_index.Kept(apt_index.KEPT_INDEXES))
+    monkeypatch.setattr(apt_index, "INDEXES", apt_index.Kept(apt_index.KEPT_INDEXES, lends=True))
     monkeypatch.setattr(apt_index, "UPDATES", apt_index.Kept(apt_index.KEPT_ANSWERS))
     monkeypatch.setattr(apt_index, "INSTALLED", apt_index.Kept(apt_index.KEPT_ANSWERS))
 
@@ -180,6 +180,6 @@ def test_tampered_bytes_are_never_kept_on_disk() -> None:
 
 def fresh_indexes_now() -> None:
     """As a new scan process starts: nothing in memory."""
-    apt_index.INDEXES = apt_index.Kept(apt_index.KEPT_INDEXES)
+    apt_index.INDEXES = apt_index.Kept(apt_index.KEPT_INDEXES, lends=True)
     apt_index.UPDATES = apt_index.Kept(apt_index.KEPT_ANSWERS)
     apt_index.INSTALLED = apt_index.Kept(apt_index.KEPT_ANSWERS)

@@ -18,6 +18,7 @@ Read-only: ``dd``, ``grep`` and ``cat`` of files apt keeps, nothing written, no 
 from __future__ import annotations
 
 import bz2
+import contextlib
 import hashlib
 import logging
 import lzma
@@ -33,6 +34,7 @@ from typing import Generic, Protocol, TypeVar, cast
 
 import lz4.frame
 
+from scanner import lending
 from scanner.collectors.host import apt_cache, apt_policy
 from scanner.collectors.host.apt_policy import Index, Release, Unsupported
 from scanner.collectors.host.packages_apt import APT_LISTS, AptUpdate, list_upgradable
@@ -92,10 +94,15 @@ class _File:
 
 
 class Kept(Generic[K, V]):
-    """Values computed once per key and process (a bounded number of keys, oldest dropped)."""
+    """Values computed once per key and process (a bounded number of keys, oldest dropped).
 
-    def __init__(self, limit: int) -> None:
+    ``lends``: a host waiting for another's computation lends its place (scanner.lending), for
+    what takes long enough to be worth starting another host meanwhile.
+    """
+
+    def __init__(self, limit: int, *, lends: bool = False) -> None:
         self._limit = limit
+        self._lends = lends
         self._lock = threading.Lock()
         self._kept: OrderedDict[K, V] = OrderedDict()
         self._computing: dict[K, threading.Lock] = {}
@@ -109,7 +116,10 @@ class Kept(Generic[K, V]):
             if key in self._kept:
                 return self._kept[key]
             guard = self._computing.setdefault(key, threading.Lock())
-        with guard:  # other hosts needing the same key wait for this one's
+        if not guard.acquire(blocking=False):  # other hosts needing the key wait for this one's
+            with lending.waiting() if self._lends else contextlib.nullcontext():
+                guard.acquire()
+        try:
             with self._lock:
                 if key in self._kept:
                     return self._kept[key]
@@ -120,10 +130,12 @@ class Kept(Generic[K, V]):
                     self._kept.popitem(last=False)
                 self._computing.pop(key, None)
             return value
+        finally:
+            guard.release()
 
 
 # Parsed Packages files by (SHA256, native architecture): fetched from the first host.
-INDEXES: Kept[tuple[str, str], Index] = Kept(KEPT_INDEXES)
+INDEXES: Kept[tuple[str, str], Index] = Kept(KEPT_INDEXES, lends=True)
 # The answer, by everything it is computed from: hosts of one image share it.
 UPDATES: Kept[tuple[bytes, str, tuple[tuple[str, int, str], ...]], tuple[AptUpdate, ...]] = Kept(
     KEPT_ANSWERS

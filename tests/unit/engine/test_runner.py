@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import click
 import pytest
 
+from scanner import lending
 from scanner.cli_common import parse_duration
 from scanner.engine import Target
 from scanner.errors import UsageError
@@ -37,17 +39,20 @@ class Source:
     connection: Any = field(default_factory=lambda: dict(OPEN))
     release: threading.Event | None = None  # connect blocks until set
     fail_first: int = 0  # the first N opens raise (a lost run)
+    during: Callable[[], None] | None = None  # runs in connect, on the shard's thread
     opened: list[int] = field(default_factory=list)
 
     def open(self, notes: list[str]) -> Target:
         self.opened.append(1)
         if len(self.opened) <= self.fail_first:
             raise RuntimeError("worker went away")
-        release, connection = self.release, self.connection
+        release, connection, during = self.release, self.connection, self.during
 
         def connect() -> Any:
             if release is not None:
                 release.wait(30)
+            if during is not None:
+                during()
             return connection
 
         return Target(self.target_id, TargetKind.HOST, connect)
@@ -121,6 +126,52 @@ def test_threads_are_kept_for_the_next_shards_and_end_at_close() -> None:
     for thread in started:
         thread.join(5)
     assert not any(thread.is_alive() for thread in started)
+
+
+def test_a_shard_waiting_for_another_lends_its_slot() -> None:
+    """One slot: "a" waits for what "b" will do, as a host waits for the apt index another
+    host reads. Without the loan, "b" could not start before "a" gave up at its timeout."""
+    done_by_b = threading.Event()
+
+    def wait_for_b() -> None:
+        with lending.waiting():
+            assert done_by_b.wait(20)
+
+    results, summary = run(
+        [Source("a", during=wait_for_b), Source("b", during=done_by_b.set)],
+        Limits(shard_timeout=10),
+        slots=1,
+    )
+    assert {r.target: r.failure for r in results} == {"a": None, "b": None}
+    assert summary.failed == []
+
+
+def test_lent_slots_start_at_most_as_many_shards_again() -> None:
+    """Two slots and ten shards that all wait: four run at once (two lent), never more, and
+    every one completes once the wait is over."""
+    lock = threading.Lock()
+    running: list[int] = [0, 0]  # now, most at once
+    over = threading.Event()
+
+    def wait() -> None:
+        with lock:
+            running[0] += 1
+            running[1] = max(running)
+        with lending.waiting():
+            over.wait(20)
+        with lock:
+            running[0] -= 1
+
+    timer = threading.Timer(1.0, over.set)
+    timer.start()
+    try:
+        results, _ = run([Source(f"h{i}", during=wait) for i in range(10)], Limits(), slots=2)
+    finally:
+        over.set()
+        timer.cancel()
+    assert running[1] == 4
+    assert sorted(r.target for r in results) == sorted(f"h{i}" for i in range(10))
+    assert all(r.failure is None for r in results)
 
 
 def test_the_deadline_reports_running_and_unstarted_shards_as_errors() -> None:
