@@ -16,8 +16,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import paramiko
-
 from scanner.errors import (
     AuthenticationFailed,
     HostKeyError,
@@ -36,6 +34,7 @@ from scanner.transports.base import (
     timed_out,
     too_large,
 )
+from scanner.transports.sshlib import paramiko
 
 CONNECT_TIMEOUT = 10.0
 EOF_GRACE = 2.0  # how long output may trail a command's exit status
