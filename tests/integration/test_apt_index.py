@@ -34,11 +34,15 @@ class CountingTransport(LocalTransport):
         tamper: bool = False,
         replace: bytes | None = None,
         updated: AptUpdate | None = None,
+        journal: bool = False,
+        parts: str | None = None,
     ) -> None:
         super().__init__()
         self.tamper = tamper
         self.replace = replace  # the whole of every index file, in place of its bytes
         self.updated = updated  # shown installed at its candidate version
+        self.journal = journal  # dpkg shows a pending journal entry
+        self.parts = parts  # apt-config names this directory of configuration files
         self.sent: list[tuple[str, ...]] = []
 
     def _execute(self, argv: Sequence[str], timeout: float) -> CommandResult:
@@ -52,6 +56,23 @@ class CountingTransport(LocalTransport):
         if self.replace is not None and words[0] == "dd":
             first = "skip=0" in words
             return CommandResult(result.argv, 0, self.replace if first else b"", b"")
+        if self.journal and words == apt_index.HASH_STATE:
+            entry = b"3" * 128 + f"  {apt_index.DPKG_JOURNAL}/0001\n".encode()
+            return CommandResult(result.argv, result.exit_status, result.stdout + entry, b"")
+        if self.parts is not None and words == apt_index.APT_CONFIG:
+            line = b'Dir::Etc::parts "apt.conf.d";\n'
+            assert line in result.stdout
+            stdout = result.stdout.replace(line, f'Dir::Etc::parts "{self.parts}";\n'.encode())
+            return CommandResult(result.argv, result.exit_status, stdout, result.stderr)
+        if self.updated is not None and words == apt_index.HASH_STATE:
+            # its status file is another: it hashes otherwise
+            status = f"  {apt_index.DPKG_STATUS}\n".encode()
+            lines = [
+                b"0" * 128 + status if line.endswith(status) else line
+                for line in result.stdout.splitlines(keepends=True)
+            ]
+            assert any(line.startswith(b"0" * 128) for line in lines)
+            return CommandResult(result.argv, result.exit_status, b"".join(lines), result.stderr)
         if self.updated is not None and words[0] == "dpkg-query":
             u = self.updated
             line = f"\t{u.name}\t{u.architecture}\t{u.installed}\n".encode()
@@ -72,10 +93,17 @@ def fresh_indexes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(apt_index, "INDEXES", apt_index.Kept(apt_index.KEPT_INDEXES, lends=True))
     monkeypatch.setattr(apt_index, "UPDATES", apt_index.Kept(apt_index.KEPT_ANSWERS))
     monkeypatch.setattr(apt_index, "INSTALLED", apt_index.Kept(apt_index.KEPT_ANSWERS))
+    monkeypatch.setattr(apt_index, "LISTED", apt_index.Kept(apt_index.KEPT_ANSWERS))
+    monkeypatch.setattr(apt_index, "NATIVE", apt_index.Kept(apt_index.KEPT_ANSWERS))
 
 
 def dd_reads(transport: CountingTransport) -> int:
     return sum(1 for words in transport.sent if words[0] == "dd")
+
+
+def asked(transport: CountingTransport) -> set[str]:
+    """Which of dpkg-query and apt-config the host was asked to run."""
+    return {words[0] for words in transport.sent} & {"dpkg-query", "apt-config"}
 
 
 def test_the_index_decides_what_apt_lists() -> None:
@@ -172,6 +200,52 @@ def test_the_next_scan_is_answered_from_the_disk_cache(tmp_path: Path) -> None:
     assert dd_reads(third) == 0  # from the entry written anew
 
 
+def test_hosts_whose_files_hash_the_same_run_neither_dpkg_query_nor_apt_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kept by the hashes of dpkg's status and apt's configuration files: the next host with
+    the same files, and the next scan (from disk), get the first host's answers."""
+    monkeypatch.setenv(apt_cache.DIRECTORY, str(tmp_path / "cache"))
+    first = CountingTransport()
+    try:
+        computed = apt_index._computed(first)
+    except Unsupported as exc:
+        pytest.skip(f"this machine's apt is not one souqscan reproduces: {exc}")
+    assert asked(first) == {"dpkg-query", "apt-config"}
+    second = CountingTransport()
+    assert listed(apt_index._computed(second)) == listed(computed)
+    assert asked(second) == set()
+    assert apt_index.first_reads()[0].argv == apt_index.HASH_STATE  # what second did send
+    fresh_indexes_now()
+    next_scan = CountingTransport()
+    assert listed(apt_index._computed(next_scan)) == listed(computed)
+    assert asked(next_scan) == set()
+    # dpkg with a pending journal: dpkg-query would apply it, so it is asked (apt-config too)
+    journal = CountingTransport(journal=True)
+    assert listed(apt_index._computed(journal)) == listed(computed)
+    assert asked(journal) == {"dpkg-query", "apt-config"}
+
+
+def test_a_configuration_read_from_elsewhere_is_not_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """apt reading its configuration files from another directory than the one hashed: the
+    answer is used for that host, and not kept for the next."""
+    monkeypatch.setenv(apt_cache.DIRECTORY, str(tmp_path / "cache"))
+    elsewhere = CountingTransport(parts="/srv/apt.conf.d")
+    try:
+        apt_index._computed(elsewhere)
+    except Unsupported as exc:
+        pytest.skip(f"this machine's apt is not one souqscan reproduces: {exc}")
+    assert "apt-config" in asked(elsewhere)
+    again = CountingTransport()
+    apt_index._computed(again)
+    assert asked(again) == {"apt-config"}  # the packages were kept, the configuration not
+    fresh_indexes_now()
+    assert list((tmp_path / "cache").glob("aptconf-*.json"))  # the second host's was kept
+    assert len(list((tmp_path / "cache").glob("dpkg-*.json"))) == 1
+
+
 def test_tampered_bytes_are_never_kept_on_disk() -> None:
     with pytest.raises(Unsupported):
         apt_index._computed(CountingTransport(tamper=True))
@@ -183,3 +257,5 @@ def fresh_indexes_now() -> None:
     apt_index.INDEXES = apt_index.Kept(apt_index.KEPT_INDEXES, lends=True)
     apt_index.UPDATES = apt_index.Kept(apt_index.KEPT_ANSWERS)
     apt_index.INSTALLED = apt_index.Kept(apt_index.KEPT_ANSWERS)
+    apt_index.LISTED = apt_index.Kept(apt_index.KEPT_ANSWERS)
+    apt_index.NATIVE = apt_index.Kept(apt_index.KEPT_ANSWERS)

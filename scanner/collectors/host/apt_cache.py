@@ -8,10 +8,17 @@ architecture: a host is only ever answered from data whose hash its Release file
 when the file is fetched from it. An entry that does not read back exactly (damaged, another
 format, another key inside) is ignored and written again.
 
+Beside them, small answers (``load_answer``): a host's installed packages as dpkg-query lists
+them, and its native architecture once apt-config's settings are ones souqscan reproduces,
+each named by the hash of the files they are computed from on that host (its dpkg status file;
+its apt configuration files), so a host whose files hash the same is answered without running
+either command. A host only ever gets an answer computed from files that hash as its own.
+
 Where: ``$SOUQSCAN_CACHE_DIR``, else ``$XDG_CACHE_HOME/souqscan``, else ``~/.cache/souqscan``;
 made private (0700), and used only while it is owned by us and writable by nobody else (another
 user able to write there could choose what our hosts are judged by). ``SOUQSCAN_CACHE=0`` turns
-it off. At most ``KEEP`` entries are kept, the least recently used removed first.
+it off. At most ``KEEP`` parsed files and ``KEEP_ANSWERS`` answers of each kind are kept, the
+least recently used removed first.
 """
 
 from __future__ import annotations
@@ -23,21 +30,26 @@ import os
 import re
 import stat
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
 from scanner.collectors.host.apt_policy import Key, Offers
 
 log = logging.getLogger("souqscan.apt")
+T = TypeVar("T")
 
 SWITCH = "SOUQSCAN_CACHE"
 DIRECTORY = "SOUQSCAN_CACHE_DIR"
 FORMAT = 1
 KEEP = 16  # an estate's mirrors, suites and architectures: a few files each
+KEEP_ANSWERS = 1024  # per kind: hosts' package sets and apt configurations, a few kB each
+ANSWER_KINDS = ("dpkg", "aptconf")
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 _ARCH = re.compile(r"[a-z0-9][a-z0-9-]*")
+_KEY = re.compile(r"[0-9a-f]{64,128}")
 _ENTRY = "apt-*.json"
 
 
@@ -76,11 +88,15 @@ def load(digest: str, native: str) -> Offers | None:
     """The parsed file kept for ``digest`` on ``native``, or None."""
     root = directory()
     path = _path(root, digest, native) if root else None
+    return _read(path, lambda doc: _offers(doc, digest, native))
+
+
+def _read(path: Path | None, check: Callable[[Any], T]) -> T | None:
+    """``check`` of the document at ``path``; None when missing, damaged or refused by it."""
     if path is None:
         return None
     try:
-        doc = orjson.loads(path.read_bytes())
-        offers = _offers(doc, digest, native)
+        kept = check(orjson.loads(path.read_bytes()))
     except FileNotFoundError:
         return None
     except (OSError, orjson.JSONDecodeError, ValueError, TypeError, KeyError) as exc:
@@ -88,7 +104,7 @@ def load(digest: str, native: str) -> Offers | None:
         return None
     with contextlib.suppress(OSError):
         os.utime(path)  # recently used: pruned last
-    return offers
+    return kept
 
 
 def _offers(doc: Any, digest: str, native: str) -> Offers:
@@ -126,6 +142,31 @@ def store(digest: str, native: str, offers: Offers) -> None:
         "versions": list(versions.values()),
         "several": [[name, arch, list(listed)] for (name, arch), listed in several.items()],
     }
+    _write(root, path, doc, _ENTRY, KEEP)
+
+
+def load_answer(kind: str, key: str, check: Callable[[Any], T]) -> T | None:
+    """``check`` of what was kept of a host's ``kind`` (``dpkg``, ``aptconf``) under the hash
+    ``key`` of everything it is computed from; None when missing or refused by ``check``."""
+    root = directory()
+    return _read(_answer_path(root, kind, key) if root else None, check)
+
+
+def store_answer(kind: str, key: str, doc: Any) -> None:
+    """Keep ``doc``, what a host's own commands answered for ``key``; best effort."""
+    root = directory()
+    path = _answer_path(root, kind, key) if root else None
+    if root is not None and path is not None:
+        _write(root, path, doc, f"{kind}-*.json", KEEP_ANSWERS)
+
+
+def _answer_path(root: Path, kind: str, key: str) -> Path | None:
+    if kind not in ANSWER_KINDS or not _KEY.fullmatch(key):
+        return None
+    return root / f"{kind}-{key}.v{FORMAT}.json"
+
+
+def _write(root: Path, path: Path, doc: Any, entries: str, keep: int) -> None:
     try:
         fd, temporary = tempfile.mkstemp(dir=root, prefix=".apt-", suffix=".tmp")  # 0600
     except OSError as exc:
@@ -140,17 +181,16 @@ def store(digest: str, native: str, offers: Offers) -> None:
         with contextlib.suppress(OSError):
             Path(temporary).unlink()
         return
-    _prune(root)
+    _prune(root, entries, keep)
 
 
-def _prune(root: Path) -> None:
+def _prune(root: Path, entries: str, keep: int) -> None:
     def used(path: Path) -> float:
         try:
             return path.stat().st_mtime
         except OSError:
             return 0.0
 
-    entries = sorted(root.glob(_ENTRY), key=used, reverse=True)
-    for stale in entries[KEEP:]:
+    for stale in sorted(root.glob(entries), key=used, reverse=True)[keep:]:
         with contextlib.suppress(OSError):
             stale.unlink()

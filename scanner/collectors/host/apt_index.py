@@ -1,7 +1,9 @@
 """A Debian/Ubuntu host's pending updates, decided here from its own apt index files.
 
 The host sends what is small and its own: the installed versions (``dpkg-query``), apt's
-configuration (``apt-config dump``), its Release files and pins. The Packages files, tens of
+configuration (``apt-config dump``), its Release files and pins. The first two are kept by the
+hashes of the files they are computed from (``HASH_STATE``), so a host whose files hash the
+same as another's, or as in an earlier scan (apt_cache), runs neither. The Packages files, tens of
 megabytes that most hosts of an estate share, are fetched once per scan process, from the
 first host that has them, and kept by the SHA256 of their uncompressed content as the host's
 own Release file lists it (in memory, and parsed on the scanner's disk for the next scan:
@@ -12,7 +14,8 @@ cannot plant an index another host would be judged by (it would need a SHA256 pr
 What apt decides in ways not reproduced (apt_policy.Unsupported), or anything unexpected on the
 way, hands the host to ``apt list --upgradable`` (packages_apt), which apt answers itself.
 ``SOUQSCAN_APT_INDEX=0`` in the environment asks apt on every host (to compare the two paths).
-Read-only: ``dd``, ``grep`` and ``cat`` of files apt keeps, nothing written, no lock taken.
+Read-only: ``dd``, ``grep``, ``cat`` and ``b2sum`` of files dpkg and apt keep, nothing written, no
+lock taken.
 """
 
 from __future__ import annotations
@@ -58,6 +61,19 @@ PREFERENCES = ("/etc/apt/preferences", "/etc/apt/preferences.d")
 FIND_APT_FILES = (
     "find", APT_LISTS, *PREFERENCES, "-maxdepth", "1", "-type", "f", "-printf", "%p\\t%s\\n",
 )  # fmt: skip
+# What dpkg-query and apt-config answer from, hashed on the host (coreutils' b2sum: BLAKE2b):
+# a host whose files hash as another's, or as its own last night, is answered without running
+# either (together 15 ms of the host's CPU, against 2 for this). dpkg's pending journal
+# (updates/) and apt's configuration files are followed through symlinks, as they read them.
+DPKG_STATUS = "/var/lib/dpkg/status"
+DPKG_JOURNAL = "/var/lib/dpkg/updates"
+APT_CONFIG_FILES = ("/var/lib/dpkg/arch", "/etc/apt/apt.conf", "/etc/apt/apt.conf.d")
+HASH_STATE = (
+    "find", "-L", DPKG_STATUS, DPKG_JOURNAL, *APT_CONFIG_FILES, "-maxdepth", "1", "-type", "f",
+    "-exec", "b2sum", "--", "{}", "+",
+)  # fmt: skip
+_HASHED = re.compile(r"([0-9a-f]{128})  (/[A-Za-z0-9._~%+/-]+)")
+_ABSENT = re.compile(r"find: '([^']+)': No such file or directory")
 CHUNK = 4_000_000  # bytes per dd read: under the transport's per-command output cap
 CHUNKS_PER_BATCH = 6  # under the transport's per-batch output cap
 MAX_COMPRESSED = 256 * 1024 * 1024
@@ -111,6 +127,19 @@ class Kept(Generic[K, V]):
         with self._lock:
             return key in self._kept
 
+    def peek(self, key: K) -> V | None:
+        with self._lock:
+            return self._kept.get(key)
+
+    def put(self, key: K, value: V) -> None:
+        with self._lock:
+            self._keep(key, value)
+
+    def _keep(self, key: K, value: V) -> None:
+        self._kept[key] = value
+        while len(self._kept) > self._limit:
+            self._kept.popitem(last=False)
+
     def get(self, key: K, compute: Callable[[], V]) -> V:
         with self._lock:
             if key in self._kept:
@@ -125,9 +154,7 @@ class Kept(Generic[K, V]):
                     return self._kept[key]
             value = compute()
             with self._lock:
-                self._kept[key] = value
-                while len(self._kept) > self._limit:
-                    self._kept.popitem(last=False)
+                self._keep(key, value)
                 self._computing.pop(key, None)
             return value
         finally:
@@ -141,6 +168,11 @@ UPDATES: Kept[tuple[bytes, str, tuple[tuple[str, int, str], ...]], tuple[AptUpda
     KEPT_ANSWERS
 )
 INSTALLED: Kept[bytes, tuple[apt_policy.Installed, ...]] = Kept(KEPT_ANSWERS)
+# dpkg-query's answer (the SHA256 of its output, the packages) by the hash of the status file.
+_Listed = tuple[bytes, tuple[apt_policy.Installed, ...]]
+LISTED: Kept[str, _Listed] = Kept(KEPT_ANSWERS)
+# The native architecture by the hash of apt's configuration files (and dpkg's status).
+NATIVE: Kept[str, str] = Kept(KEPT_ANSWERS)
 
 
 def first_reads() -> tuple[Command, ...]:
@@ -148,7 +180,7 @@ def first_reads() -> tuple[Command, ...]:
     host uses apt may send these with its own first reads, a round trip earlier."""
     if os.environ.get(SWITCH, "1").strip() == "0":
         return ()
-    return tuple(Command(argv) for argv in (DPKG_QUERY, APT_CONFIG, FIND_APT_FILES))
+    return tuple(Command(argv) for argv in (HASH_STATE, FIND_APT_FILES))
 
 
 def pending_updates(transport: Transport) -> list[AptUpdate]:
@@ -163,18 +195,10 @@ def pending_updates(transport: Transport) -> list[AptUpdate]:
 
 
 def _computed(transport: Transport) -> list[AptUpdate]:
-    dpkg, config, found = transport.independently(
-        lambda: transport.run(DPKG_QUERY),
-        lambda: transport.run(APT_CONFIG),
-        lambda: transport.run(FIND_APT_FILES),
+    hashed, found = transport.independently(
+        lambda: transport.run(HASH_STATE), lambda: transport.run(FIND_APT_FILES)
     )
-    if not (dpkg.ok and config.ok):
-        raise Unsupported("dpkg-query or apt-config failed")
-    native = apt_policy.native_architecture(apt_policy.parse_apt_config(config.text))
-    installed_digest = hashlib.sha256(dpkg.stdout).digest()
-    installed = INSTALLED.get(
-        installed_digest, lambda: tuple(apt_policy.parse_installed(dpkg.text))
-    )
+    listed_key, config_key = _state_keys(hashed)
     files = _files(found.text)
     preferences = [f for f in files if f.path.startswith(PREFERENCES)]
     lists = [f for f in files if f.path.startswith(APT_LISTS + "/")]
@@ -186,10 +210,14 @@ def _computed(transport: Transport) -> list[AptUpdate]:
     }
     grep = _grep_releases(releases, {path for _, path in paths.values()})
     results = transport.independently(
-        *(_reader(transport, f.path) for f in preferences), lambda: transport.run(grep)
+        lambda: _installed(transport, listed_key),
+        lambda: _native(transport, config_key),
+        lambda: transport.run(grep),
+        *(_reader(transport, f.path) for f in preferences),
     )
-    texts = [str(text) for text in results[:-1]]
-    grepped = cast(CommandResult, results[-1])
+    installed_digest, installed = cast(_Listed, results[0])
+    native, grepped = cast(str, results[1]), cast(CommandResult, results[2])
+    texts = [str(text) for text in results[3:]]
     sites = {f.name.split("_", 1)[0] for f in lists}  # apt names list files site_path_...
     apt_policy.check_preferences(texts, installed, sites)
     if grepped.exit_status not in (0, 1):  # 1: nothing matched
@@ -211,6 +239,113 @@ def _computed(transport: Transport) -> list[AptUpdate]:
     ]
     key = (installed_digest, native, tuple((r.suite, r.priority, d) for _, r, d in pairs))
     return list(UPDATES.get(key, lambda: tuple(apt_policy.upgradable(installed, indexes, native))))
+
+
+def _state_keys(hashed: CommandResult) -> tuple[str | None, str | None]:
+    """The keys dpkg-query's answer and the native architecture are kept by on this host:
+    the hash of its status file (none while dpkg has a pending journal, which dpkg-query would
+    apply), and that of its apt configuration files with it. None for what the output does not
+    show plainly (a file it could not hash, an odd name, no b2sum)."""
+    if hashed.exit_status not in (0, 1):
+        return None, None
+    for line in hashed.stderr.decode(errors="replace").splitlines():
+        absent = _ABSENT.fullmatch(line)
+        if absent is None or absent.group(1) not in (DPKG_JOURNAL, *APT_CONFIG_FILES):
+            return None, None
+    digests: dict[str, str] = {}
+    for line in hashed.text.splitlines():
+        match = _HASHED.fullmatch(line)
+        if match is None:
+            return None, None
+        digests[match.group(2)] = match.group(1)
+    status = digests.get(DPKG_STATUS)
+    if status is None or any(path.startswith(DPKG_JOURNAL + "/") for path in digests):
+        return None, None
+    configured = sorted(
+        f"{digest} {path}\n" for path, digest in digests.items() if path != DPKG_STATUS
+    )
+    config = hashlib.sha256(f"{status}\n{''.join(configured)}".encode()).hexdigest()
+    return status, config
+
+
+def _installed(transport: Transport, key: str | None) -> _Listed:
+    """(the SHA256 of dpkg-query's output, the packages it lists): kept by the status file's
+    hash, else asked of dpkg-query."""
+    kept = _kept(LISTED, "dpkg", key, _listed_from)
+    if kept is not None:
+        return kept
+    dpkg = transport.run(DPKG_QUERY)
+    if not dpkg.ok:
+        raise Unsupported("dpkg-query failed")
+    digest = hashlib.sha256(dpkg.stdout).digest()
+    installed = INSTALLED.get(digest, lambda: tuple(apt_policy.parse_installed(dpkg.text)))
+    if key is not None:
+        LISTED.put(key, (digest, installed))
+        apt_cache.store_answer(
+            "dpkg",
+            key,
+            {
+                "sha256": digest.hex(),
+                "packages": [[p.name, p.architecture, p.version] for p in installed],
+            },
+        )
+    return digest, installed
+
+
+def _listed_from(doc: object) -> _Listed:
+    if not isinstance(doc, dict) or not isinstance(doc.get("packages"), list):
+        raise TypeError("not a list of packages")
+    digest = bytes.fromhex(doc["sha256"])
+    if len(digest) != hashlib.sha256().digest_size:
+        raise ValueError("not a SHA256")
+    packages = []
+    for entry in doc["packages"]:
+        if not (isinstance(entry, list) and len(entry) == 3 and set(map(type, entry)) == {str}):
+            raise TypeError("a malformed package")
+        packages.append(apt_policy.Installed(*entry))
+    return digest, tuple(packages)
+
+
+def _native(transport: Transport, key: str | None) -> str:
+    """The native architecture, once apt's configuration is one reproduced here: kept by the
+    hash of its configuration files, else asked of apt-config."""
+    kept = _kept(NATIVE, "aptconf", key, _native_from)
+    if kept is not None:
+        return kept
+    config = transport.run(APT_CONFIG)
+    if not config.ok:
+        raise Unsupported("apt-config failed")
+    settings = apt_policy.parse_apt_config(config.text)
+    native = apt_policy.native_architecture(settings)
+    # Kept only when apt read its configuration where the key's files are.
+    if key is not None and all(settings.get(k, v) == v for k, v in _CONFIG_FROM.items()):
+        NATIVE.put(key, native)
+        apt_cache.store_answer("aptconf", key, {"native": native})
+    return native
+
+
+_CONFIG_FROM = {"Dir::Etc::main": "apt.conf", "Dir::Etc::parts": "apt.conf.d"}
+
+
+def _native_from(doc: object) -> str:
+    native = doc.get("native") if isinstance(doc, dict) else None
+    if not isinstance(native, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]*", native):
+        raise TypeError("not an architecture")
+    return native
+
+
+def _kept(
+    memory: Kept[str, V], kind: str, key: str | None, check: Callable[[object], V]
+) -> V | None:
+    """What ``memory`` or the disk cache holds for ``key``."""
+    if key is None:
+        return None
+    kept = memory.peek(key)
+    if kept is None:
+        kept = apt_cache.load_answer(kind, key, check)
+        if kept is not None:
+            memory.put(key, kept)
+    return kept
 
 
 def _files(text: str) -> list[_File]:

@@ -136,3 +136,52 @@ def test_only_the_most_recently_used_are_kept(root: Path, offers: Offers) -> Non
     kept = sorted(root.glob("apt-*.json"))
     assert len(kept) == apt_cache.KEEP
     assert apt_cache.load(digests[-1], "amd64") is not None
+
+
+KEY = "ef" * 64  # a BLAKE2b hash, as b2sum prints it
+
+
+def packages(doc: object) -> list[object]:
+    listed = doc.get("packages") if isinstance(doc, dict) else None
+    if not isinstance(listed, list):
+        raise TypeError("not a list of packages")
+    return listed
+
+
+def test_a_hosts_answers_read_back_by_kind_and_key(root: Path) -> None:
+    assert apt_cache.load_answer("dpkg", KEY, packages) is None
+    apt_cache.store_answer("dpkg", KEY, {"packages": [["bash", "amd64", "5.2.15-2+b2"]]})
+    assert apt_cache.load_answer("dpkg", KEY, packages) == [["bash", "amd64", "5.2.15-2+b2"]]
+    assert apt_cache.load_answer("aptconf", KEY, packages) is None  # another kind
+    assert apt_cache.load_answer("dpkg", "12" * 64, packages) is None  # another key
+    [path] = root.glob("dpkg-*.json")
+    assert path.stat().st_mode & 0o777 == 0o600
+    # one its check refuses (damaged, another shape) is not used
+    path.write_bytes(orjson.dumps({"packages": "bash"}))
+    assert apt_cache.load_answer("dpkg", KEY, packages) is None
+    path.write_bytes(b"{")
+    assert apt_cache.load_answer("dpkg", KEY, packages) is None
+
+
+def test_answers_under_names_that_are_not_ours_are_not_kept(root: Path) -> None:
+    apt_cache.store_answer("dpkg", "../../etc/passwd", {"packages": []})
+    apt_cache.store_answer("../dpkg", KEY, {"packages": []})
+    apt_cache.store_answer("other", KEY, {"packages": []})
+    assert not root.exists() or list(root.iterdir()) == []
+
+
+def test_answers_are_pruned_by_kind_and_never_push_out_a_parsed_index(
+    root: Path, offers: Offers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(apt_cache, "KEEP_ANSWERS", 3)
+    apt_cache.store(DIGEST, "amd64", offers)
+    apt_cache.store_answer("aptconf", KEY, {"native": "amd64"})
+    keys = [f"{i:0128x}" for i in range(5)]
+    for age, key in enumerate(keys):
+        apt_cache.store_answer("dpkg", key, {"packages": []})
+        os.utime(next(root.glob(f"dpkg-{key}*")), (1_000_000 + age, 1_000_000 + age))
+    assert len(list(root.glob("dpkg-*.json"))) == 3
+    assert apt_cache.load_answer("dpkg", keys[0], packages) is None  # the oldest went first
+    assert apt_cache.load_answer("dpkg", keys[-1], packages) == []
+    assert apt_cache.load(DIGEST, "amd64") is not None
+    assert list(root.glob("aptconf-*.json"))
