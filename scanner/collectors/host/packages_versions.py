@@ -21,6 +21,8 @@ def _dpkg_order(char: str) -> int:
 
 def _dpkg_part(a: str, b: str) -> int:
     """dpkg's verrevcmp: alternate non-digit runs (by weight) and digit runs (numerically)."""
+    if a == b:  # most parts sorted against each other (one upstream, other revisions)
+        return 0
     i = j = 0
     while i < len(a) or j < len(b):
         first_diff = 0

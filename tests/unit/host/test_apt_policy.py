@@ -91,6 +91,24 @@ def test_packages_odd_stanzas_take_the_slow_path_and_phased_updates_are_seen() -
         parse_packages(b"Package: a\nArchitecture: amd64\n", "amd64")
 
 
+def test_a_stanza_not_opening_with_its_package_takes_the_slow_path() -> None:
+    """The fields' counts match (two of each), but the k-th Version is not the k-th stanza's:
+    the first stanza has none, the second two. Counting the stanzas that open with Package
+    sees it; the slow path refuses the file."""
+    data = (
+        b"Package: a\nArchitecture: amd64\n\n"
+        b"Version: 9\nPackage: b\nVersion: 2\nArchitecture: amd64\n"
+    )
+    with pytest.raises(UnparsableOutput, match="without Package, Version or Architecture"):
+        parse_packages(data, "amd64")
+    # opening otherwise is read right, stanza by stanza
+    reordered = b"Version: 1\nPackage: a\nArchitecture: amd64\n\nPackage: b\nVersion: 2\n"
+    assert parse_packages(reordered + b"Architecture: all\n", "amd64") == {
+        ("a", "amd64"): (Offer("1", False),),
+        ("b", "amd64"): (Offer("2", False),),
+    }
+
+
 def test_installed_versions_in_the_states_apt_counts() -> None:
     text = (
         "installed\tbash\tamd64\t5.2.15-2+b7\n"
