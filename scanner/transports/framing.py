@@ -56,25 +56,34 @@ _STATUS = re.compile(rb" (\d{1,3})>>\n")
 # so it is translated the same. ``exec`` in a subshell is one fork and one exec, as a plain
 # command is, and never runs a shell builtin of the same name.
 # ``r`` runs a command as given: through sudo, where env must come after sudo's own reset.
+# Each takes its section's index and the next one's (empty for the last): a section's end
+# marker and the next one's begin marker go out in one write per stream, which sshd sends as
+# one packet rather than two (a host scan's output was five packets per command, each costing
+# the reader and sshd their per-packet work).
 _PRELUDE = """\
 b() {
 printf '%s %s begin>>\\n' "$P" "$1"
 printf '%s %s begin>>\\n' "$P" "$1" >&2
 }
 z() {
+if [ -n "$3" ]; then
+printf '\\n%s %s end %s>>\\n%s %s begin>>\\n' "$P" "$1" "$2" "$P" "$3"
+printf '\\n%s %s end %s>>\\n%s %s begin>>\\n' "$P" "$1" "$2" "$P" "$3" >&2
+else
 printf '\\n%s %s end %s>>\\n' "$P" "$1" "$2"
 printf '\\n%s %s end %s>>\\n' "$P" "$1" "$2" >&2
+fi
 }
 e() {
-k=$1; shift; b "$k"
+k=$1; n=$2; shift 2
 if command -v "$1" >/dev/null 2>&1; then (exec "$@") </dev/null; c=$?
 else printf "env: '%s': No such file or directory\\n" "$1" >&2; c=127; fi
-z "$k" "$c"
+z "$k" "$c" "$n"
 }
 r() {
-k=$1; shift; b "$k"
+k=$1; n=$2; shift 2
 "$@" </dev/null
-z "$k" "$?"
+z "$k" "$?" "$n"
 }
 """
 _EXPORTS = "export " + " ".join(shlex.quote(word) for word in ENV_PREFIX[1:])
@@ -101,11 +110,14 @@ def session_script(nonce: str, entries: Sequence[BatchEntry], *, opening: bool) 
     lines = [f"P={shlex.quote(_prefix(nonce).decode())}"]
     if opening:
         lines += [_EXPORTS, _PRELUDE]
+    if entries:
+        lines.append("b 0")
     for index, entry in enumerate(entries):
+        sections = f"{index} {index + 1 if index + 1 < len(entries) else shlex.quote('')}"
         if entry.argv[: len(ENV_PREFIX)] == ENV_PREFIX:
-            lines.append(f"e {index} {shlex.join(entry.argv[len(ENV_PREFIX) :])}")
+            lines.append(f"e {sections} {shlex.join(entry.argv[len(ENV_PREFIX) :])}")
         else:
-            lines.append(f"r {index} {shlex.join(entry.argv)}")
+            lines.append(f"r {sections} {shlex.join(entry.argv)}")
     return ("\n".join(lines) + "\n").encode()
 
 

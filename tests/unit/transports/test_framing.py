@@ -3,8 +3,10 @@ parser is fed what it printed, whole, byte by byte, cut short, or tampered with.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
@@ -305,3 +307,24 @@ def test_a_session_runs_batch_after_batch_in_one_shell() -> None:
     assert result(found_two, 1).exit_status == 127
     # The first batch's output comes before the second nonce's first marker: its preamble.
     assert b"one" not in result(found_two, 0).stdout + result(found_two, 1).stdout
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace (CI installs it)")
+def test_a_sections_end_and_the_next_ones_begin_are_one_write_per_stream(
+    tmp_path: Path,
+) -> None:
+    """sshd sends each write of the shell as a packet of its own: between two commands the
+    shell writes once per stream, so a batch of N commands writes N + 1 markers on each."""
+    batch = entries(("true",), ("true",), ("true",), ("true",))
+    script = tmp_path / "batch.sh"
+    script.write_bytes(build_script(new_nonce(), batch))
+    log = tmp_path / "writes"
+    subprocess.run(
+        ["strace", "-e", "trace=write", "-o", str(log), "/bin/sh", str(script)],
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    # dash writes ``printf ... >&2`` to fd 1 dup'ed from 2, so the writes are told by content
+    markers = [line for line in log.read_text().splitlines() if "<<souqscan-" in line]
+    assert len(markers) == 2 * (len(batch) + 1)  # it was 2 * 2N: an end and a begin apart
