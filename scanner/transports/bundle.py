@@ -32,7 +32,10 @@ from scanner.transports import base
 
 # -h and --hard-dereference: a link is read through, as cat reads it, even when its target is
 # another of the files (tar would otherwise store the second as a link to the first).
-TAR = ("tar", "-c", "-f", "-", "-P", "-h", "--hard-dereference", "--no-recursion", "-b", "1", "--")
+# -b 20 (10 KiB records, tar's default): a host's few small files in one or two writes, which
+# sshd sends as one or two packets; with 512-byte records it was a write, often a packet, per
+# 512 bytes (a host's bundles sent about 50), for no saving but the padding of the last record.
+TAR = ("tar", "-c", "-f", "-", "-P", "-h", "--hard-dereference", "--no-recursion", "-b", "20", "--")
 NOT_BUNDLED = ("/proc/", "/sys/")
 MIN_READS = 2  # a bundle of one read saves nothing
 _TAR_STATUSES = (0, 1, 2)  # 1: a file changed as it was read; 2: some could not be read
