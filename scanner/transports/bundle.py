@@ -71,16 +71,18 @@ def _bundleable(entry: base.BatchEntry) -> bool:
 def plan(entries: Sequence[base.BatchEntry]) -> tuple[list[base.BatchEntry], list[Bundle]]:
     """``entries`` to send, with the reads sharing a wrapping replaced by one tar each, and
     those bundles. Reads too few to bundle stay as they are."""
-    groups: dict[tuple[tuple[str, ...], bool], list[base.BatchEntry]] = {}
+    # By the wrapping alone: as root a privileged read is wrapped as any other, so it shares
+    # their tar (each read's own result is still judged as its own, privileged or not).
+    groups: dict[tuple[str, ...], list[base.BatchEntry]] = {}
     for entry in entries:
         if _bundleable(entry):
-            prefix = entry.argv[: -len(entry.command.argv)]
-            groups.setdefault((prefix, entry.command.privileged), []).append(entry)
+            groups.setdefault(entry.argv[: -len(entry.command.argv)], []).append(entry)
     bundles: dict[int, Bundle] = {}  # by the id of its first read
     bundled: set[int] = set()
-    for (prefix, privileged), reads in groups.items():
+    for prefix, reads in groups.items():
         if len(reads) < MIN_READS:
             continue
+        privileged = any(read.command.privileged for read in reads)
         paths = tuple(path_of(read) for read in reads)
         command = base.Command((*TAR, *paths), privileged, max(read.timeout for read in reads))
         entry = base.BatchEntry(command, (*prefix, *TAR, *paths), command.timeout or 0.0)

@@ -141,6 +141,13 @@ def test_reads_are_bundled_by_their_wrapping_and_only_when_it_saves() -> None:
     assert sent == [bundles[0].entry, other, bundles[1].entry, entries[5]]
     lone, none = bundle.plan([entry("/etc/a"), other])
     assert (lone, none) == ([entry("/etc/a"), other], [])
+    # as root a privileged read is wrapped as the others are: one tar for them all
+    as_root = BatchEntry(
+        read_command("/etc/shadow", privileged=True), entry("/etc/shadow").argv, 30
+    )
+    _, [shared] = bundle.plan([entry("/etc/a"), as_root])
+    assert shared.paths == ("/etc/a", "/etc/shadow")
+    assert shared.entry.command.privileged
 
 
 def not_gnu_tar(argv: tuple[str, ...], result: CommandResult) -> Outcome:
