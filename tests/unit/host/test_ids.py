@@ -17,13 +17,14 @@ from scanner.collectors.host.ids import (
     parse_wazuh_state,
 )
 from scanner.collectors.host.services import (
-    PROC_STAT_ARGV,
+    PROC_PIDS_ARGV,
     PS_ARGV,
     SHOW_PROPERTIES,
     parse_ls_paths,
     parse_proc_stat,
     parse_ps,
     parse_systemctl_show,
+    proc_stats_argv,
     services,
 )
 from scanner.errors import CommandTimedOut, ObservationError, UnparsableOutput
@@ -242,8 +243,8 @@ def test_no_systemd_and_no_process_table_is_an_error_not_nothing_running() -> No
         {
             _ls_argv(): _nothing_installed(),
             SHOW: NOT_BOOTED,
+            PROC_PIDS_ARGV: (1, "find: '/proc': No such file or directory"),
             PS_ARGV: MISSING,
-            PROC_STAT_ARGV: (1, "find: '/proc': No such file or directory"),
         }
     )
     with pytest.raises(ObservationError) as caught:
@@ -252,18 +253,42 @@ def test_no_systemd_and_no_process_table_is_an_error_not_nothing_running() -> No
     assert "no process table" in caught.value.reason
 
 
-def test_systemctl_timeout_falls_back_to_the_process_table() -> None:
+@pytest.mark.parametrize(
+    "table",
+    [
+        # /proc: the PIDs, then their stat files; 9 exited between the two (cat exits 1)
+        {
+            PROC_PIDS_ARGV: "1\n7\n9\n",
+            proc_stats_argv(["1", "7", "9"]): CommandResult(
+                proc_stats_argv(["1", "7", "9"]),
+                1,
+                b"1 (systemd-journal) S 0 1\n7 (suricata) S 1 7\n",
+                b"cat: /proc/9/stat: No such file or directory\n",
+            ),
+        },
+        # no usable /proc: ps
+        {
+            PROC_PIDS_ARGV: (1, "find: '/proc': No such file or directory"),
+            PS_ARGV: "Ss   systemd-journal\nSsl  suricata\n",
+        },
+    ],
+    ids=["proc", "ps"],
+)
+def test_systemctl_timeout_falls_back_to_the_process_table(
+    table: dict[tuple[str, ...], Answer],
+) -> None:
     transport = ReplayTransport(
         {
             _ls_argv(): _nothing_installed(),
             SHOW: CommandTimedOut("`systemctl show` did not finish within 30s"),
-            PS_ARGV: "Ss   systemd-journal\nSsl  suricata\n",
+            **table,
         }
     )
     facts = ids.collect(transport)
     assert facts.method == "process-table"
     suricata = next(t for t in facts.tools if t.name == "suricata")
     assert (suricata.installed, suricata.running) == (True, True)  # running proves installed
+    assert (PS_ARGV in transport.calls) == (PS_ARGV in table)  # ps only where /proc fails
 
 
 def test_systemctl_garbage_with_exit_0_is_unparsable() -> None:
