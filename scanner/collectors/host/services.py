@@ -13,7 +13,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from scanner.collectors import collector
-from scanner.errors import CommandNotFound, ObservationError, PrivilegeRequired, UnparsableOutput
+from scanner.errors import (
+    CommandNotFound,
+    ObservationError,
+    OutputTooLarge,
+    PrivilegeRequired,
+    UnparsableOutput,
+)
 from scanner.transports.base import Command, Transport
 
 SYSTEMD = "systemd"
@@ -21,12 +27,11 @@ PROCESS_TABLE = "process-table"
 SHOW_PROPERTIES = "Id,LoadState,ActiveState,SubState,UnitFileState"
 # The process table from /proc/PID/stat, which holds each process's name and state (a zombie,
 # exited and not yet reaped, is state Z): the PIDs listed (find needs no shell glob), then their
-# stat files in one cat. A round trip more than ps, which is there anyway on a host without
-# systemd, for a third of its cost: ps -e reads four files per process (stat, status, cmdline,
-# environ), 9 ms on a host of 120 processes and growing with them.
+# stat files in one cat, for a third of what ps costs: ps -e reads four files per process
+# (stat, status, cmdline, environ), 9 ms of CPU on a host of 120 processes, growing with them.
 PROC_PIDS_ARGV = ("find", "/proc", "-mindepth", "1", "-maxdepth", "1", "-name", "[0-9]*",
                   "-printf", "%f\\n")  # fmt: skip
-MAX_PIDS = 8192  # more, and ps reads them in one command line's stead
+MAX_PIDS = 8192  # beyond this, ps rather than one command line naming every stat file
 # Where /proc cannot answer: ps, whose state column tells zombies the same way.
 PS_ARGV = ("ps", "-e", "-o", "stat=", "-o", "comm=")
 COMM_LENGTH = 15  # the kernel truncates process names (TASK_COMM_LEN - 1)
@@ -344,7 +349,7 @@ def _process_names(transport: Transport) -> frozenset[str]:
     for read in (_from_proc, _from_ps):
         try:
             return read(transport)
-        except (CommandNotFound, UnparsableOutput) as exc:
+        except (CommandNotFound, UnparsableOutput, OutputTooLarge) as exc:
             reasons.append(exc.reason)
     raise ObservationError("no process table either: " + "; ".join(reasons))
 

@@ -27,7 +27,7 @@ from scanner.collectors.host.services import (
     proc_stats_argv,
     services,
 )
-from scanner.errors import CommandTimedOut, ObservationError, UnparsableOutput
+from scanner.errors import CommandTimedOut, ObservationError, OutputTooLarge, UnparsableOutput
 from scanner.transports.base import CommandResult
 from tests.replay import Answer, ReplayTransport
 from tests.unit.host.host_case import DATA, case_dirs, judged, observed, shipped_baseline
@@ -271,8 +271,14 @@ def test_no_systemd_and_no_process_table_is_an_error_not_nothing_running() -> No
             PROC_PIDS_ARGV: (1, "find: '/proc': No such file or directory"),
             PS_ARGV: "Ss   systemd-journal\nSsl  suricata\n",
         },
+        # stat files past the output cap (a hostile host padding them): ps
+        {
+            PROC_PIDS_ARGV: "1\n7\n",
+            proc_stats_argv(["1", "7"]): OutputTooLarge("`cat` printed more than 4 MiB"),
+            PS_ARGV: "Ss   systemd-journal\nSsl  suricata\n",
+        },
     ],
-    ids=["proc", "ps"],
+    ids=["proc", "ps", "proc-too-large"],
 )
 def test_systemctl_timeout_falls_back_to_the_process_table(
     table: dict[tuple[str, ...], Answer],
