@@ -7,8 +7,9 @@ known_hosts file:
 
 * ``souqscan host ... --concurrency P``: the full host scan (all host checks, default
   baseline), as a user runs it: cold (``souqscan``: an empty cache, so the apt index files are
-  fetched from the first hosts and parsed) and warm (``souqscan-warm``: the parsed indexes
-  kept on disk by an earlier, untimed scan of one host, as a nightly scan finds them);
+  fetched from the first hosts and parsed) and warm (``souqscan-warm``: the cache an earlier,
+  untimed scan of the same fleet left, as a nightly scan finds last night's: the parsed
+  indexes, and each host's dpkg-query and apt-config answers by the hashes of its files);
 * ``ansible all -m setup -f P`` (ansible-core, installed on first use into the git-ignored
   bench/.venv-ansible): its defaults (OpenSSH client, ControlPersist, no pipelining), host
   key checking on against the same known_hosts (StrictHostKeyChecking=yes), the target's
@@ -66,8 +67,9 @@ ANSIBLE_VENV = BENCH / ".venv-ansible"
 ANSIBLE_REQUIREMENT = "ansible-core>=2.17,<3"
 TARGET_PYTHON = "/usr/bin/python3"  # the endpoints' interpreter, named for Ansible
 # Ansible first: the others are compared to it. souqscan runs cold (an empty cache directory
-# each run: every apt index fetched from a host and parsed) and warm (the parsed indexes kept
-# on disk by an earlier scan, as for a nightly scan: scanner/collectors/host/apt_cache.py).
+# each run: every apt index fetched from a host and parsed) and warm (what an earlier scan of
+# the fleet kept on disk, as for a nightly scan: scanner/collectors/host/apt_cache.py).
+PRIMING_CONCURRENCY = 20  # the untimed scan that leaves the warm cache
 TOOLS = ("ansible", "souqscan", "souqscan-warm", "paramiko")
 # What the ceiling runs per host: small reads, like most of a host scan's commands.
 CEILING_COMMANDS = (
@@ -346,12 +348,14 @@ def cold_cache(fleet: Fleet) -> Path:
 
 
 def warm_cache(fleet: Fleet) -> Path:
-    """The fleet's kept cache, primed once by an untimed scan of its first host (every host
-    here shares its index files)."""
+    """The fleet's kept cache, primed once by an untimed scan of the whole fleet, as last
+    night's scan leaves it for tonight's: the parsed indexes (shared by every host here), and
+    each host's own dpkg-query and apt-config answers, kept by the hashes of its files."""
     cache = fleet.root / "cache-warm"
     if not cache.exists():
         cache.mkdir(mode=0o700)
-        souqscan_scan(fleet.servers[:1], fleet, 1, ["--timeout", f"{SOUQSCAN_TIMEOUT:g}"], cache)
+        extra = ["--timeout", f"{SOUQSCAN_TIMEOUT:g}"]
+        souqscan_scan(fleet.servers, fleet, PRIMING_CONCURRENCY, extra, cache)
     return cache
 
 

@@ -200,11 +200,11 @@ def test_the_next_scan_is_answered_from_the_disk_cache(tmp_path: Path) -> None:
     assert dd_reads(third) == 0  # from the entry written anew
 
 
-def test_hosts_whose_files_hash_the_same_run_neither_dpkg_query_nor_apt_config(
+def test_a_host_whose_files_hash_as_before_runs_neither_dpkg_query_nor_apt_config(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Kept by the hashes of dpkg's status and apt's configuration files: the next host with
-    the same files, and the next scan (from disk), get the first host's answers."""
+    """Kept by host and the hashes of dpkg's status and apt's configuration files: the same
+    host asked again, in this scan or the next (from disk), gets its earlier answers."""
     monkeypatch.setenv(apt_cache.DIRECTORY, str(tmp_path / "cache"))
     first = CountingTransport()
     try:
@@ -215,6 +215,12 @@ def test_hosts_whose_files_hash_the_same_run_neither_dpkg_query_nor_apt_config(
     second = CountingTransport()
     assert listed(apt_index._computed(second)) == listed(computed)
     assert asked(second) == set()
+    # Another host is asked, however its files hash: the answers are a host's own output,
+    # which the hashes do not vouch for (a hostile host could plant one under them).
+    other = CountingTransport()
+    other.target = "ssh://other.example:22"
+    assert listed(apt_index._computed(other)) == listed(computed)
+    assert asked(other) == {"dpkg-query", "apt-config"}
     assert apt_index.first_reads()[0].argv == apt_index.HASH_STATE  # what second did send
     fresh_indexes_now()
     next_scan = CountingTransport()
@@ -242,7 +248,7 @@ def test_a_configuration_read_from_elsewhere_is_not_kept(
     apt_index._computed(again)
     assert asked(again) == {"apt-config"}  # the packages were kept, the configuration not
     fresh_indexes_now()
-    assert list((tmp_path / "cache").glob("aptconf-*.json"))  # the second host's was kept
+    assert list((tmp_path / "cache").glob("aptconf-*.json"))  # the second answer was kept
     assert len(list((tmp_path / "cache").glob("dpkg-*.json"))) == 1
 
 

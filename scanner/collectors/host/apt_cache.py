@@ -10,9 +10,10 @@ format, another key inside) is ignored and written again.
 
 Beside them, small answers (``load_answer``): a host's installed packages as dpkg-query lists
 them, and its native architecture once apt-config's settings are ones souqscan reproduces,
-each named by the hash of the files they are computed from on that host (its dpkg status file;
-its apt configuration files), so a host whose files hash the same is answered without running
-either command. A host only ever gets an answer computed from files that hash as its own.
+each named by that host and the hash of the files they are computed from there (its dpkg
+status file; its apt configuration files), so the next scan of a host whose files hash the
+same is answered without running either command. Only ever the host's own: they are its
+commands' output, which the hashes do not vouch for.
 
 Where: ``$SOUQSCAN_CACHE_DIR``, else ``$XDG_CACHE_HOME/souqscan``, else ``~/.cache/souqscan``;
 made private (0700), and used only while it is owned by us and writable by nobody else (another

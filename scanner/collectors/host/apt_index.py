@@ -1,9 +1,9 @@
 """A Debian/Ubuntu host's pending updates, decided here from its own apt index files.
 
 The host sends what is small and its own: the installed versions (``dpkg-query``), apt's
-configuration (``apt-config dump``), its Release files and pins. The first two are kept by the
-hashes of the files they are computed from (``HASH_STATE``), so a host whose files hash the
-same as another's, or as in an earlier scan (apt_cache), runs neither. The Packages files, tens of
+configuration (``apt-config dump``), its Release files and pins. The first two are kept per host by
+the hashes of the files they are computed from (``HASH_STATE``), so a host whose files hash as
+they did in an earlier scan of it (apt_cache) runs neither. The Packages files, tens of
 megabytes that most hosts of an estate share, are fetched once per scan process, from the
 first host that has them, and kept by the SHA256 of their uncompressed content as the host's
 own Release file lists it (in memory, and parsed on the scanner's disk for the next scan:
@@ -62,9 +62,10 @@ FIND_APT_FILES = (
     "find", APT_LISTS, *PREFERENCES, "-maxdepth", "1", "-type", "f", "-printf", "%p\\t%s\\n",
 )  # fmt: skip
 # What dpkg-query and apt-config answer from, hashed on the host (coreutils' b2sum: BLAKE2b):
-# a host whose files hash as another's, or as its own last night, is answered without running
-# either (together 15 ms of the host's CPU, against 2 for this). dpkg's pending journal
-# (updates/) and apt's configuration files are followed through symlinks, as they read them.
+# a host whose files hash as they did when it was last asked, in this scan process or an
+# earlier scan (apt_cache), is answered without running either (together 15 ms of its CPU,
+# against 2 for this). dpkg's pending journal (updates/) and apt's configuration files are
+# followed through symlinks, as they read them.
 DPKG_STATUS = "/var/lib/dpkg/status"
 DPKG_JOURNAL = "/var/lib/dpkg/updates"
 APT_CONFIG_FILES = ("/var/lib/dpkg/arch", "/etc/apt/apt.conf", "/etc/apt/apt.conf.d")
@@ -168,10 +169,10 @@ UPDATES: Kept[tuple[bytes, str, tuple[tuple[str, int, str], ...]], tuple[AptUpda
     KEPT_ANSWERS
 )
 INSTALLED: Kept[bytes, tuple[apt_policy.Installed, ...]] = Kept(KEPT_ANSWERS)
-# dpkg-query's answer (the SHA256 of its output, the packages) by the hash of the status file.
+# dpkg-query's answer (the SHA256 of its output, the packages) by host and its status file.
 _Listed = tuple[bytes, tuple[apt_policy.Installed, ...]]
 LISTED: Kept[str, _Listed] = Kept(KEPT_ANSWERS)
-# The native architecture by the hash of apt's configuration files (and dpkg's status).
+# The native architecture by host and its apt configuration files (and dpkg's status).
 NATIVE: Kept[str, str] = Kept(KEPT_ANSWERS)
 
 
@@ -198,7 +199,7 @@ def _computed(transport: Transport) -> list[AptUpdate]:
     hashed, found = transport.independently(
         lambda: transport.run(HASH_STATE), lambda: transport.run(FIND_APT_FILES)
     )
-    listed_key, config_key = _state_keys(hashed)
+    listed_key, config_key = (_own(transport, key) for key in _state_keys(hashed))
     files = _files(found.text)
     preferences = [f for f in files if f.path.startswith(PREFERENCES)]
     lists = [f for f in files if f.path.startswith(APT_LISTS + "/")]
@@ -266,6 +267,15 @@ def _state_keys(hashed: CommandResult) -> tuple[str | None, str | None]:
     )
     config = hashlib.sha256(f"{status}\n{''.join(configured)}".encode()).hexdigest()
     return status, config
+
+
+def _own(transport: Transport, key: str | None) -> str | None:
+    """``key`` for this host alone. The answers kept are its own commands' output, which the
+    hashes do not vouch for: another host could send the same hashes with an answer of its
+    choosing, and must never be able to plant one this host is judged by."""
+    if key is None:
+        return None
+    return hashlib.sha256(f"{transport.target}\n{key}".encode()).hexdigest()
 
 
 def _installed(transport: Transport, key: str | None) -> _Listed:
