@@ -58,8 +58,8 @@ _STATUS = re.compile(rb" (\d{1,3})>>\n")
 # ``r`` runs a command as given: through sudo, where env must come after sudo's own reset.
 # Each takes its section's index and the next one's (empty for the last): a section's end
 # marker and the next one's begin marker go out in one write per stream, which sshd sends as
-# one packet rather than two (a host scan's output was five packets per command, each costing
-# the reader and sshd their per-packet work).
+# one packet where it could be two (a loaded 50-host scan received 13 % fewer data packets,
+# each costing the reader and sshd their per-packet work).
 _PRELUDE = """\
 b() {
 printf '%s %s begin>>\\n' "$P" "$1"

@@ -36,6 +36,7 @@ class CountingTransport(LocalTransport):
         updated: AptUpdate | None = None,
         journal: bool = False,
         parts: str | None = None,
+        forge_status: bool = False,
     ) -> None:
         super().__init__()
         self.tamper = tamper
@@ -43,6 +44,7 @@ class CountingTransport(LocalTransport):
         self.updated = updated  # shown installed at its candidate version
         self.journal = journal  # dpkg shows a pending journal entry
         self.parts = parts  # apt-config names this directory of configuration files
+        self.forge_status = forge_status  # its status file's bytes are not what it hashed
         self.sent: list[tuple[str, ...]] = []
 
     def _execute(self, argv: Sequence[str], timeout: float) -> CommandResult:
@@ -56,6 +58,9 @@ class CountingTransport(LocalTransport):
         if self.replace is not None and words[0] == "dd":
             first = "skip=0" in words
             return CommandResult(result.argv, 0, self.replace if first else b"", b"")
+        if self.forge_status and words == STATUS_READ:
+            planted = b"\nPackage: planted\nStatus: install ok installed\nArchitecture: all\n"
+            return CommandResult(result.argv, 0, result.stdout + planted + b"Version: 1\n", b"")
         if self.journal and words == apt_index.HASH_STATE:
             entry = b"3" * 128 + f"  {apt_index.DPKG_JOURNAL}/0001\n".encode()
             return CommandResult(result.argv, result.exit_status, result.stdout + entry, b"")
@@ -102,8 +107,12 @@ def dd_reads(transport: CountingTransport) -> int:
 
 
 def asked(transport: CountingTransport) -> set[str]:
-    """Which of dpkg-query and apt-config the host was asked to run."""
-    return {words[0] for words in transport.sent} & {"dpkg-query", "apt-config"}
+    """Which of dpkg-query, apt-config and a read of dpkg's status file the host was sent."""
+    sent = {"status" if words == STATUS_READ else words[0] for words in transport.sent}
+    return sent & {"dpkg-query", "apt-config", "status"}
+
+
+STATUS_READ = ("cat", "--", apt_index.DPKG_STATUS)
 
 
 def test_the_index_decides_what_apt_lists() -> None:
@@ -200,28 +209,29 @@ def test_the_next_scan_is_answered_from_the_disk_cache(tmp_path: Path) -> None:
     assert dd_reads(third) == 0  # from the entry written anew
 
 
-def test_a_host_whose_files_hash_as_before_runs_neither_dpkg_query_nor_apt_config(
+def test_hosts_whose_files_hash_as_before_run_neither_dpkg_query_nor_apt_config(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Kept by host and the hashes of dpkg's status and apt's configuration files: the same
-    host asked again, in this scan or the next (from disk), gets its earlier answers."""
+    """The installed packages, read from the status file and checked against its hash, are
+    kept for every host whose file hashes the same; apt-config's answer, the host's own
+    output, for that host alone. In this scan and the next (from disk)."""
     monkeypatch.setenv(apt_cache.DIRECTORY, str(tmp_path / "cache"))
     first = CountingTransport()
     try:
         computed = apt_index._computed(first)
     except Unsupported as exc:
         pytest.skip(f"this machine's apt is not one souqscan reproduces: {exc}")
-    assert asked(first) == {"dpkg-query", "apt-config"}
+    assert asked(first) == {"status", "apt-config"}  # the file itself, not dpkg-query
     second = CountingTransport()
     assert listed(apt_index._computed(second)) == listed(computed)
     assert asked(second) == set()
-    # Another host is asked, however its files hash: the answers are a host's own output,
-    # which the hashes do not vouch for (a hostile host could plant one under them).
+    assert apt_index.first_reads()[0].argv == apt_index.HASH_STATE  # what second did send
+    # Another host with the same files: the packages, which its hash vouches for, are kept
+    # for it; apt-config's answer is not (another host could plant one under the hashes).
     other = CountingTransport()
     other.target = "ssh://other.example:22"
     assert listed(apt_index._computed(other)) == listed(computed)
-    assert asked(other) == {"dpkg-query", "apt-config"}
-    assert apt_index.first_reads()[0].argv == apt_index.HASH_STATE  # what second did send
+    assert asked(other) == {"apt-config"}
     fresh_indexes_now()
     next_scan = CountingTransport()
     assert listed(apt_index._computed(next_scan)) == listed(computed)
@@ -230,6 +240,26 @@ def test_a_host_whose_files_hash_as_before_runs_neither_dpkg_query_nor_apt_confi
     journal = CountingTransport(journal=True)
     assert listed(apt_index._computed(journal)) == listed(computed)
     assert asked(journal) == {"dpkg-query", "apt-config"}
+
+
+def test_status_bytes_that_do_not_hash_as_sent_are_never_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A host whose status file's bytes are not what it hashed (it changed since, or the host
+    plants packages for others with the same hash) is asked dpkg-query, and nothing is kept
+    under the hash: the next host reads its own file."""
+    monkeypatch.setenv(apt_cache.DIRECTORY, str(tmp_path / "cache"))
+    forged = CountingTransport(forge_status=True)
+    try:
+        computed = apt_index._computed(forged)
+    except Unsupported as exc:
+        pytest.skip(f"this machine's apt is not one souqscan reproduces: {exc}")
+    assert {"status", "dpkg-query"} <= asked(forged)
+    assert not list((tmp_path / "cache").glob("dpkg-*.json"))
+    honest = CountingTransport()
+    honest.target = "ssh://honest.example:22"
+    assert listed(apt_index._computed(honest)) == listed(computed)
+    assert "status" in asked(honest)
 
 
 def test_a_configuration_read_from_elsewhere_is_not_kept(

@@ -8,12 +8,11 @@ architecture: a host is only ever answered from data whose hash its Release file
 when the file is fetched from it. An entry that does not read back exactly (damaged, another
 format, another key inside) is ignored and written again.
 
-Beside them, small answers (``load_answer``): a host's installed packages as dpkg-query lists
-them, and its native architecture once apt-config's settings are ones souqscan reproduces,
-each named by that host and the hash of the files they are computed from there (its dpkg
-status file; its apt configuration files), so the next scan of a host whose files hash the
-same is answered without running either command. Only ever the host's own: they are its
-commands' output, which the hashes do not vouch for.
+Beside them, small answers (``load_answer``): the installed packages read from a dpkg status
+file, named by its hash and written only from bytes that hash so (any host whose file hashes
+the same is answered from it); and a host's native architecture once apt-config's settings are
+ones souqscan reproduces, named by that host and the hash of its apt configuration files, and
+only ever its own (it is the host's command output, which the hashes do not vouch for).
 
 Where: ``$SOUQSCAN_CACHE_DIR``, else ``$XDG_CACHE_HOME/souqscan``, else ``~/.cache/souqscan``;
 made private (0700), and used only while it is owned by us and writable by nobody else (another

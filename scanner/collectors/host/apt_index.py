@@ -1,9 +1,11 @@
 """A Debian/Ubuntu host's pending updates, decided here from its own apt index files.
 
-The host sends what is small and its own: the installed versions (``dpkg-query``), apt's
-configuration (``apt-config dump``), its Release files and pins. The first two are kept per host by
-the hashes of the files they are computed from (``HASH_STATE``), so a host whose files hash as
-they did in an earlier scan of it (apt_cache) runs neither. The Packages files, tens of
+The host sends what is small and its own: the installed versions (its dpkg status file, else
+``dpkg-query``), apt's configuration (``apt-config dump``), its Release files and pins. The
+first two are kept by the hashes of the files they come from (``HASH_STATE``): the installed
+packages, read from the status file and checked against its hash, for every host whose file
+hashes the same; apt's configuration, the host's own command output, for that host alone (also
+across scans: apt_cache). The Packages files, tens of
 megabytes that most hosts of an estate share, are fetched once per scan process, from the
 first host that has them, and kept by the SHA256 of their uncompressed content as the host's
 own Release file lists it (in memory, and parsed on the scanner's disk for the next scan:
@@ -42,7 +44,13 @@ from scanner.collectors.host import apt_cache, apt_policy
 from scanner.collectors.host.apt_policy import Index, Release, Unsupported
 from scanner.collectors.host.packages_apt import APT_LISTS, AptUpdate, list_upgradable
 from scanner.errors import ObservationError
-from scanner.transports.base import Command, CommandResult, NotPrefetched, Transport
+from scanner.transports.base import (
+    Command,
+    CommandResult,
+    NotPrefetched,
+    Transport,
+    read_command,
+)
 
 log = logging.getLogger("souqscan.apt")
 K = TypeVar("K")
@@ -61,11 +69,12 @@ PREFERENCES = ("/etc/apt/preferences", "/etc/apt/preferences.d")
 FIND_APT_FILES = (
     "find", APT_LISTS, *PREFERENCES, "-maxdepth", "1", "-type", "f", "-printf", "%p\\t%s\\n",
 )  # fmt: skip
-# What dpkg-query and apt-config answer from, hashed on the host (coreutils' b2sum: BLAKE2b):
-# a host whose files hash as they did when it was last asked, in this scan process or an
-# earlier scan (apt_cache), is answered without running either (together 15 ms of its CPU,
-# against 2 for this). dpkg's pending journal (updates/) and apt's configuration files are
-# followed through symlinks, as they read them.
+# What dpkg-query and apt-config answer from, hashed on the host (coreutils' b2sum: BLAKE2b).
+# The installed packages are read from the status file itself, checked against its hash and
+# kept by it: a host whose file hashes as one read before, from any host, in this scan process
+# or an earlier scan (apt_cache), sends neither it nor dpkg-query (8 ms of its CPU). The native
+# architecture is apt-config's answer (8 ms), kept for that host alone. dpkg's pending journal
+# (updates/) and apt's configuration files are followed through symlinks, as they read them.
 DPKG_STATUS = "/var/lib/dpkg/status"
 DPKG_JOURNAL = "/var/lib/dpkg/updates"
 APT_CONFIG_FILES = ("/var/lib/dpkg/arch", "/etc/apt/apt.conf", "/etc/apt/apt.conf.d")
@@ -169,7 +178,8 @@ UPDATES: Kept[tuple[bytes, str, tuple[tuple[str, int, str], ...]], tuple[AptUpda
     KEPT_ANSWERS
 )
 INSTALLED: Kept[bytes, tuple[apt_policy.Installed, ...]] = Kept(KEPT_ANSWERS)
-# dpkg-query's answer (the SHA256 of its output, the packages) by host and its status file.
+# The installed packages (a SHA256 of what they were read from, the packages) by the status
+# file's hash, kept only from bytes that hash so.
 _Listed = tuple[bytes, tuple[apt_policy.Installed, ...]]
 LISTED: Kept[str, _Listed] = Kept(KEPT_ANSWERS)
 # The native architecture by host and its apt configuration files (and dpkg's status).
@@ -199,7 +209,8 @@ def _computed(transport: Transport) -> list[AptUpdate]:
     hashed, found = transport.independently(
         lambda: transport.run(HASH_STATE), lambda: transport.run(FIND_APT_FILES)
     )
-    listed_key, config_key = (_own(transport, key) for key in _state_keys(hashed))
+    listed_key, config_key = _state_keys(hashed)
+    config_key = _own(transport, config_key)
     files = _files(found.text)
     preferences = [f for f in files if f.path.startswith(PREFERENCES)]
     lists = [f for f in files if f.path.startswith(APT_LISTS + "/")]
@@ -270,36 +281,38 @@ def _state_keys(hashed: CommandResult) -> tuple[str | None, str | None]:
 
 
 def _own(transport: Transport, key: str | None) -> str | None:
-    """``key`` for this host alone. The answers kept are its own commands' output, which the
-    hashes do not vouch for: another host could send the same hashes with an answer of its
-    choosing, and must never be able to plant one this host is judged by."""
+    """``key`` for this host alone: apt-config's answer is the host's own command output,
+    which the hashes do not vouch for (another host could send the same hashes with an answer
+    of its choosing, and must never be able to plant one this host is judged by)."""
     if key is None:
         return None
     return hashlib.sha256(f"{transport.target}\n{key}".encode()).hexdigest()
 
 
 def _installed(transport: Transport, key: str | None) -> _Listed:
-    """(the SHA256 of dpkg-query's output, the packages it lists): kept by the status file's
-    hash, else asked of dpkg-query."""
+    """(a SHA256 of what they were read from, the installed packages): kept by the hash of
+    the status file, for every host whose file hashes the same, else read from the file, else
+    asked of dpkg-query.
+
+    Kept only from bytes that hash as ``key`` here, as the Packages files are: a host cannot
+    plant packages under another's hash (it would need a BLAKE2b preimage)."""
     kept = _kept(LISTED, "dpkg", key, _listed_from)
     if kept is not None:
         return kept
-    dpkg = transport.run(DPKG_QUERY)
+    if key is not None:
+        read = transport.run(read_command(DPKG_STATUS).argv)
+        if read.ok and hashlib.blake2b(read.stdout).hexdigest() == key:
+            digest = hashlib.sha256(b"status\0" + read.stdout).digest()
+            installed = INSTALLED.get(digest, lambda: tuple(apt_policy.parse_status(read.stdout)))
+            LISTED.put(key, (digest, installed))
+            packages = [[p.name, p.architecture, p.version] for p in installed]
+            apt_cache.store_answer("dpkg", key, {"sha256": digest.hex(), "packages": packages})
+            return digest, installed
+    dpkg = transport.run(DPKG_QUERY)  # the file changed since it was hashed, or no key
     if not dpkg.ok:
         raise Unsupported("dpkg-query failed")
     digest = hashlib.sha256(dpkg.stdout).digest()
-    installed = INSTALLED.get(digest, lambda: tuple(apt_policy.parse_installed(dpkg.text)))
-    if key is not None:
-        LISTED.put(key, (digest, installed))
-        apt_cache.store_answer(
-            "dpkg",
-            key,
-            {
-                "sha256": digest.hex(),
-                "packages": [[p.name, p.architecture, p.version] for p in installed],
-            },
-        )
-    return digest, installed
+    return digest, INSTALLED.get(digest, lambda: tuple(apt_policy.parse_installed(dpkg.text)))
 
 
 def _listed_from(doc: object) -> _Listed:

@@ -227,6 +227,25 @@ def parse_installed(text: str) -> list[Installed]:
     return out
 
 
+def parse_status(data: bytes) -> list[Installed]:
+    """dpkg's status file: what ``parse_installed`` makes of dpkg-query's listing of it, in
+    dpkg-query's order (by name, then architecture)."""
+    out: list[Installed] = []
+    for chunk in data.split(b"\n\n"):
+        if not chunk.strip():
+            continue
+        stanza = b"\n" + chunk.strip(b"\n")
+        name, status = _field(stanza, b"Package"), _field(stanza, b"Status")
+        words = status.split() if status else []
+        if not name or len(words) != 3:
+            raise UnparsableOutput("a dpkg status stanza without Package or a Status of 3 words")
+        version = _field(stanza, b"Version") or b""
+        arch = _field(stanza, b"Architecture") or b""
+        if words[2].decode() in _CURRENT_STATES and version:
+            out.append(Installed(name.decode(), arch.decode(), version.decode()))
+    return sorted(out, key=lambda p: (p.name, p.architecture))
+
+
 _CONFIG_LINE = re.compile(r'^(\S+) "(.*)";$')
 
 

@@ -26,6 +26,7 @@ from scanner.collectors.host.apt_policy import (
     parse_installed,
     parse_packages,
     parse_release,
+    parse_status,
     upgradable,
 )
 from scanner.errors import UnparsableOutput
@@ -107,6 +108,27 @@ def test_a_stanza_not_opening_with_its_package_takes_the_slow_path() -> None:
         ("a", "amd64"): (Offer("1", False),),
         ("b", "amd64"): (Offer("2", False),),
     }
+
+
+def test_a_status_file_reads_as_dpkg_query_lists_it() -> None:
+    data = (
+        b"Package: zsh\nStatus: install ok installed\nArchitecture: amd64\nVersion: 5.9-4\n"
+        b"Description: a shell\n with a long description\n\n"
+        b"Package: old\nStatus: deinstall ok config-files\nArchitecture: amd64\nVersion: 1.0\n\n"
+        b"Package: gone\nStatus: purge ok not-installed\nArchitecture: amd64\n\n"
+        b"Package: libc6\nStatus: install ok half-configured\nArchitecture: i386\n"
+        b"Version: 2.36-9\n\n"
+        b"Package: bash\nStatus: install ok installed\nArchitecture: amd64\n"
+        b"Version: 5.2.15-2+b7\n"
+    )
+    listing = (
+        "installed\tbash\tamd64\t5.2.15-2+b7\nhalf-configured\tlibc6\ti386\t2.36-9\n"
+        "config-files\told\tamd64\t1.0\nnot-installed\tgone\tamd64\t\n"
+        "installed\tzsh\tamd64\t5.9-4\n"
+    )
+    assert parse_status(data) == parse_installed(listing)  # by name, as dpkg-query lists
+    with pytest.raises(UnparsableOutput, match="Status of 3 words"):
+        parse_status(b"Package: a\nVersion: 1\n")
 
 
 def test_installed_versions_in_the_states_apt_counts() -> None:
