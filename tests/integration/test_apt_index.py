@@ -16,6 +16,7 @@ import pytest
 from scanner.collectors.host import apt_cache, apt_index
 from scanner.collectors.host.apt_policy import Unsupported
 from scanner.collectors.host.packages_apt import AptUpdate, list_upgradable
+from scanner.errors import OutputTooLarge
 from scanner.transports.base import ENV_PREFIX, CommandResult
 from scanner.transports.local import LocalTransport
 
@@ -37,6 +38,7 @@ class CountingTransport(LocalTransport):
         journal: bool = False,
         parts: str | None = None,
         forge_status: bool = False,
+        huge_status: bool = False,
     ) -> None:
         super().__init__()
         self.tamper = tamper
@@ -45,6 +47,7 @@ class CountingTransport(LocalTransport):
         self.journal = journal  # dpkg shows a pending journal entry
         self.parts = parts  # apt-config names this directory of configuration files
         self.forge_status = forge_status  # its status file's bytes are not what it hashed
+        self.huge_status = huge_status  # its status file is past the output cap
         self.sent: list[tuple[str, ...]] = []
 
     def _execute(self, argv: Sequence[str], timeout: float) -> CommandResult:
@@ -58,6 +61,8 @@ class CountingTransport(LocalTransport):
         if self.replace is not None and words[0] == "dd":
             first = "skip=0" in words
             return CommandResult(result.argv, 0, self.replace if first else b"", b"")
+        if self.huge_status and words == STATUS_READ:
+            raise OutputTooLarge("`cat` printed more than 4 MiB")
         if self.forge_status and words == STATUS_READ:
             planted = b"\nPackage: planted\nStatus: install ok installed\nArchitecture: all\n"
             return CommandResult(result.argv, 0, result.stdout + planted + b"Version: 1\n", b"")
@@ -240,6 +245,21 @@ def test_hosts_whose_files_hash_as_before_run_neither_dpkg_query_nor_apt_config(
     journal = CountingTransport(journal=True)
     assert listed(apt_index._computed(journal)) == listed(computed)
     assert asked(journal) == {"dpkg-query", "apt-config"}
+
+
+def test_a_status_file_past_the_output_cap_is_dpkg_querys_to_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(apt_cache.DIRECTORY, str(tmp_path / "cache"))
+    try:
+        computed = apt_index._computed(CountingTransport())
+    except Unsupported as exc:
+        pytest.skip(f"this machine's apt is not one souqscan reproduces: {exc}")
+    fresh_indexes_now()
+    monkeypatch.setenv(apt_cache.DIRECTORY, str(tmp_path / "other-cache"))
+    huge = CountingTransport(huge_status=True)
+    assert listed(apt_index._computed(huge)) == listed(computed)
+    assert {"status", "dpkg-query"} <= asked(huge)
 
 
 def test_status_bytes_that_do_not_hash_as_sent_are_never_kept(

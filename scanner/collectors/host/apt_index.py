@@ -43,7 +43,7 @@ from scanner import lending
 from scanner.collectors.host import apt_cache, apt_policy
 from scanner.collectors.host.apt_policy import Index, Release, Unsupported
 from scanner.collectors.host.packages_apt import APT_LISTS, AptUpdate, list_upgradable
-from scanner.errors import ObservationError
+from scanner.errors import ObservationError, OutputTooLarge
 from scanner.transports.base import (
     Command,
     CommandResult,
@@ -299,9 +299,11 @@ def _installed(transport: Transport, key: str | None) -> _Listed:
     kept = _kept(LISTED, "dpkg", key, _listed_from)
     if kept is not None:
         return kept
+    read: CommandResult | None = None
     if key is not None:
-        read = transport.run(read_command(DPKG_STATUS).argv)
-        if read.ok and hashlib.blake2b(read.stdout).hexdigest() == key:
+        with contextlib.suppress(OutputTooLarge):  # a status file past the cap: dpkg-query's
+            read = transport.run(read_command(DPKG_STATUS).argv)
+        if read is not None and read.ok and hashlib.blake2b(read.stdout).hexdigest() == key:
             digest = hashlib.sha256(b"status\0" + read.stdout).digest()
             installed = INSTALLED.get(digest, lambda: tuple(apt_policy.parse_status(read.stdout)))
             LISTED.put(key, (digest, installed))
