@@ -9,7 +9,7 @@ known_hosts file:
   baseline), as a user runs it: cold (``souqscan``: an empty cache, so the apt index files are
   fetched from the first hosts and parsed) and warm (``souqscan-warm``: the cache an earlier,
   untimed scan of the same fleet left, as a nightly scan finds last night's: the parsed
-  indexes, and each host's dpkg-query and apt-config answers by the hashes of its files);
+  indexes and installed packages by the hashes of the files, each host's apt-config answer);
 * ``ansible all -m setup -f P`` (ansible-core, installed on first use into the git-ignored
   bench/.venv-ansible): its defaults (OpenSSH client, ControlPersist, no pipelining), host
   key checking on against the same known_hosts (StrictHostKeyChecking=yes), the target's
@@ -69,7 +69,6 @@ TARGET_PYTHON = "/usr/bin/python3"  # the endpoints' interpreter, named for Ansi
 # Ansible first: the others are compared to it. souqscan runs cold (an empty cache directory
 # each run: every apt index fetched from a host and parsed) and warm (what an earlier scan of
 # the fleet kept on disk, as for a nightly scan: scanner/collectors/host/apt_cache.py).
-PRIMING_CONCURRENCY = 20  # the untimed scan that leaves the warm cache
 TOOLS = ("ansible", "souqscan", "souqscan-warm", "paramiko")
 # What the ceiling runs per host: small reads, like most of a host scan's commands.
 CEILING_COMMANDS = (
@@ -347,15 +346,16 @@ def cold_cache(fleet: Fleet) -> Path:
     return Path(tempfile.mkdtemp(prefix="cache-cold-", dir=fleet.root))
 
 
-def warm_cache(fleet: Fleet) -> Path:
-    """The fleet's kept cache, primed once by an untimed scan of the whole fleet, as last
-    night's scan leaves it for tonight's: the parsed indexes (shared by every host here), and
-    each host's own dpkg-query and apt-config answers, kept by the hashes of its files."""
+def warm_cache(fleet: Fleet, concurrency: int) -> Path:
+    """The fleet's kept cache, primed once by an untimed scan of the whole fleet with the
+    timed runs' parallelism, as last night's scan leaves it for tonight's: the parsed indexes
+    and the installed packages (shared by every host whose files hash the same), and each
+    host's own apt-config answer."""
     cache = fleet.root / "cache-warm"
     if not cache.exists():
         cache.mkdir(mode=0o700)
         extra = ["--timeout", f"{SOUQSCAN_TIMEOUT:g}"]
-        souqscan_scan(fleet.servers, fleet, PRIMING_CONCURRENCY, extra, cache)
+        souqscan_scan(fleet.servers, fleet, concurrency, extra, cache)
     return cache
 
 
@@ -569,7 +569,11 @@ def measure_tool(tool: str, fleet: Fleet, args: argparse.Namespace, ansible: Pat
     if tool.startswith("souqscan"):
         extra = [a for p in args.checks for a in ("--checks", p)]
         extra += ["--timeout", f"{args.timeout:g}"]
-        cache = partial(cold_cache, fleet) if tool == "souqscan" else partial(warm_cache, fleet)
+        cache = (
+            partial(cold_cache, fleet)
+            if tool == "souqscan"
+            else partial(warm_cache, fleet, args.concurrency)
+        )
         if tool == "souqscan-warm":
             cache()  # primed before the clock starts
         run = partial(souqscan_run, fleet, args.concurrency, extra, cache)

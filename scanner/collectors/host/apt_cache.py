@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 
 import orjson
 
-from scanner.collectors.host.apt_policy import Key, Offers
+from scanner.collectors.host.apt_policy import ARCHITECTURE, Key, Offers
 
 log = logging.getLogger("souqscan.apt")
 T = TypeVar("T")
@@ -48,7 +48,6 @@ KEEP = 16  # an estate's mirrors, suites and architectures: a few files each
 KEEP_ANSWERS = 1024  # per kind: hosts' package sets and apt configurations, a few kB each
 ANSWER_KINDS = ("dpkg", "aptconf")
 _DIGEST = re.compile(r"[0-9a-f]{64}")
-_ARCH = re.compile(r"[a-z0-9][a-z0-9-]*")
 _KEY = re.compile(r"[0-9a-f]{64,128}")
 _ENTRY = "apt-*.json"
 
@@ -79,7 +78,7 @@ def _refused(root: Path) -> None:
 
 
 def _path(root: Path, digest: str, native: str) -> Path | None:
-    if not (_DIGEST.fullmatch(digest) and _ARCH.fullmatch(native)):
+    if not (_DIGEST.fullmatch(digest) and ARCHITECTURE.fullmatch(native)):
         return None
     return root / f"apt-{digest}-{native}.v{FORMAT}.json"
 

@@ -254,10 +254,10 @@ def _computed(transport: Transport) -> list[AptUpdate]:
 
 
 def _state_keys(hashed: CommandResult) -> tuple[str | None, str | None]:
-    """The keys dpkg-query's answer and the native architecture are kept by on this host:
-    the hash of its status file (none while dpkg has a pending journal, which dpkg-query would
-    apply), and that of its apt configuration files with it. None for what the output does not
-    show plainly (a file it could not hash, an odd name, no b2sum)."""
+    """The keys the installed packages and the native architecture are kept by: the hash of
+    the status file (none while dpkg has a pending journal, which dpkg-query would apply), and
+    one of the apt configuration files' hashes with it. None for what the output does not show
+    plainly (a file it could not hash, an odd name, no b2sum)."""
     if hashed.exit_status not in (0, 1):
         return None, None
     for line in hashed.stderr.decode(errors="replace").splitlines():
@@ -290,7 +290,7 @@ def _own(transport: Transport, key: str | None) -> str | None:
 
 
 def _installed(transport: Transport, key: str | None) -> _Listed:
-    """(a SHA256 of what they were read from, the installed packages): kept by the hash of
+    """(a SHA256 naming what they were read from, the installed packages): kept by the hash of
     the status file, for every host whose file hashes the same, else read from the file, else
     asked of dpkg-query.
 
@@ -304,7 +304,7 @@ def _installed(transport: Transport, key: str | None) -> _Listed:
         with contextlib.suppress(OutputTooLarge):  # a status file past the cap: dpkg-query's
             read = transport.run(read_command(DPKG_STATUS).argv)
         if read is not None and read.ok and hashlib.blake2b(read.stdout).hexdigest() == key:
-            digest = hashlib.sha256(b"status\0" + read.stdout).digest()
+            digest = hashlib.sha256(f"status\0{key}".encode()).digest()  # the bytes, verified
             installed = INSTALLED.get(digest, lambda: tuple(apt_policy.parse_status(read.stdout)))
             LISTED.put(key, (digest, installed))
             packages = [[p.name, p.architecture, p.version] for p in installed]
@@ -354,7 +354,7 @@ _CONFIG_FROM = {"Dir::Etc::main": "apt.conf", "Dir::Etc::parts": "apt.conf.d"}
 
 def _native_from(doc: object) -> str:
     native = doc.get("native") if isinstance(doc, dict) else None
-    if not isinstance(native, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]*", native):
+    if not isinstance(native, str) or not apt_policy.ARCHITECTURE.fullmatch(native):
         raise TypeError("not an architecture")
     return native
 

@@ -283,6 +283,9 @@ _UNREPRODUCED = (
 )
 
 
+ARCHITECTURE = re.compile(r"[a-z0-9][a-z0-9-]*")  # a dpkg architecture name (amd64, arm64 ...)
+
+
 def native_architecture(config: Mapping[str, str]) -> str:
     """The native architecture, once the configuration is one reproduced here."""
     for key, expected in _REPRODUCED.items():
@@ -292,7 +295,7 @@ def native_architecture(config: Mapping[str, str]) -> str:
         if config.get(key, "") not in ("", "false", "0"):
             raise Unsupported(f"{key} is set")
     native = config.get("APT::Architecture", "")
-    if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", native):
+    if not ARCHITECTURE.fullmatch(native):
         raise Unsupported("apt-config names no native architecture")
     return native
 
