@@ -14,9 +14,7 @@ from dataclasses import dataclass
 
 from scanner.collectors import collector
 from scanner.errors import (
-    CommandNotFound,
     ObservationError,
-    OutputTooLarge,
     PrivilegeRequired,
     UnparsableOutput,
 )
@@ -345,11 +343,13 @@ def _from_ps(transport: Transport) -> frozenset[str]:
 
 
 def _process_names(transport: Transport) -> frozenset[str]:
+    # Whatever stops one way of reading the table (a command missing or not executable, output
+    # past the cap, an answer that does not parse) leaves it to the other; both stopped, ERROR.
     reasons = []
     for read in (_from_proc, _from_ps):
         try:
             return read(transport)
-        except (CommandNotFound, UnparsableOutput, OutputTooLarge) as exc:
+        except ObservationError as exc:
             reasons.append(exc.reason)
     raise ObservationError("no process table either: " + "; ".join(reasons))
 

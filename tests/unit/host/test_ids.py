@@ -27,7 +27,13 @@ from scanner.collectors.host.services import (
     proc_stats_argv,
     services,
 )
-from scanner.errors import CommandTimedOut, ObservationError, OutputTooLarge, UnparsableOutput
+from scanner.errors import (
+    CommandTimedOut,
+    ObservationError,
+    OutputTooLarge,
+    PrivilegeRequired,
+    UnparsableOutput,
+)
 from scanner.transports.base import CommandResult
 from tests.replay import Answer, ReplayTransport
 from tests.unit.host.host_case import DATA, case_dirs, judged, observed, shipped_baseline
@@ -277,8 +283,13 @@ def test_no_systemd_and_no_process_table_is_an_error_not_nothing_running() -> No
             proc_stats_argv(["1", "7"]): OutputTooLarge("`cat` printed more than 4 MiB"),
             PS_ARGV: "Ss   systemd-journal\nSsl  suricata\n",
         },
+        # find there but not executable by the login: ps
+        {
+            PROC_PIDS_ARGV: PrivilegeRequired("`find` could not be executed: permission denied"),
+            PS_ARGV: "Ss   systemd-journal\nSsl  suricata\n",
+        },
     ],
-    ids=["proc", "ps", "proc-too-large"],
+    ids=["proc", "ps", "proc-too-large", "find-not-executable"],
 )
 def test_systemctl_timeout_falls_back_to_the_process_table(
     table: dict[tuple[str, ...], Answer],
