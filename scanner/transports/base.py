@@ -268,6 +268,16 @@ class Transport(abc.ABC):
         finally:
             self._wanted = None
 
+    @contextlib.contextmanager
+    def sending(self) -> Iterator[None]:
+        """Inside ``discovering``: commands go out at once, as outside it, for work worth
+        starting a round trip before the real run."""
+        wanted, self._wanted = self._wanted, None
+        try:
+            yield
+        finally:
+            self._wanted = wanted
+
     @overload
     def independently(self, a: Callable[[], A], b: Callable[[], B], /) -> tuple[A, B]: ...
 

@@ -230,7 +230,7 @@ def test_hosts_whose_files_hash_as_before_run_neither_dpkg_query_nor_apt_config(
     second = CountingTransport()
     assert listed(apt_index._computed(second)) == listed(computed)
     assert asked(second) == set()
-    assert apt_index.first_reads()[0].argv == apt_index.HASH_STATE  # what second did send
+    assert apt_index.FIRST_READS[0].argv == apt_index.HASH_STATE  # what second did send
     # Another host with the same files: the packages, which its hash vouches for, are kept
     # for it; apt-config's answer is not (another host could plant one under the hashes).
     other = CountingTransport()

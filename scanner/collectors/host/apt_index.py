@@ -35,6 +35,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Generic, Protocol, TypeVar, cast
 
 import lz4.frame
@@ -150,7 +151,16 @@ class Kept(Generic[K, V]):
         while len(self._kept) > self._limit:
             self._kept.popitem(last=False)
 
-    def get(self, key: K, compute: Callable[[], V]) -> V:
+    def computing(self, key: K) -> bool:
+        """Whether a host is computing ``key`` now (others asking for it would wait)."""
+        with self._lock:
+            guard = self._computing.get(key)
+        return guard is not None and guard.locked()
+
+    def get(self, key: K, compute: Callable[[], V], after: Callable[[V], None] | None = None) -> V:
+        """The value kept for ``key``, else ``compute``'s (one host computes, the others wait).
+        ``after`` runs on the value once the waiting hosts have it, and only where it was
+        computed: for what they need not wait for (writing it to the disk cache)."""
         with self._lock:
             if key in self._kept:
                 return self._kept[key]
@@ -166,9 +176,11 @@ class Kept(Generic[K, V]):
             with self._lock:
                 self._keep(key, value)
                 self._computing.pop(key, None)
-            return value
         finally:
             guard.release()
+        if after is not None:
+            after(value)
+        return value
 
 
 # Parsed Packages files by (SHA256, native architecture): fetched from the first host.
@@ -186,12 +198,10 @@ LISTED: Kept[str, _Listed] = Kept(KEPT_ANSWERS)
 NATIVE: Kept[str, str] = Kept(KEPT_ANSWERS)
 
 
-def first_reads() -> tuple[Command, ...]:
-    """What deciding pending updates reads first, whatever it finds: a caller that knows the
-    host uses apt may send these with its own first reads, a round trip earlier."""
-    if os.environ.get(SWITCH, "1").strip() == "0":
-        return ()
-    return tuple(Command(argv) for argv in (HASH_STATE, FIND_APT_FILES))
+# What deciding pending updates reads first, whatever it finds: the packages collector
+# declares these, so that they go out with a host's first batch (unused on a host without
+# apt, and where SWITCH asks apt itself).
+FIRST_READS = (Command(HASH_STATE), Command(FIND_APT_FILES))
 
 
 def pending_updates(transport: Transport) -> list[AptUpdate]:
@@ -241,16 +251,27 @@ def _computed(transport: Transport) -> list[AptUpdate]:
         if digest is None:
             raise Unsupported(f"no Release file lists the SHA256 of {f.name}")
         pairs.append((f, parsed[prefix], digest))
-    # An index not in memory yet is fetched (or loaded from disk) in the real run, once per
-    # process; with every one in memory, as for all hosts after the first, a replay answers.
-    if transport.is_discovering and not all(INDEXES.holds((d, native)) for _, _, d in pairs):
+    # An index not in memory yet is fetched (or loaded from disk) once per process, by the
+    # first host to need it, as soon as its Release files name it: while discovering, a round
+    # trip before the real run, since in a cold scan every other host of the first wave waits
+    # for it. A host that finds another one fetching it waits in the real run.
+    keys = [(digest, native) for _, _, digest in pairs]
+    discovering = transport.is_discovering
+    if discovering and any(not INDEXES.holds(k) and INDEXES.computing(k) for k in keys):
         raise NotPrefetched("apt index files")
-    indexes = [
-        (release, INDEXES.get((digest, native), _fetcher(transport, f, digest, native)))
-        for f, release, digest in pairs
-    ]
-    key = (installed_digest, native, tuple((r.suite, r.priority, d) for _, r, d in pairs))
-    return list(UPDATES.get(key, lambda: tuple(apt_policy.upgradable(installed, indexes, native))))
+    with transport.sending() if discovering else contextlib.nullcontext():
+        indexes = []
+        for (f, release, digest), key in zip(pairs, keys, strict=True):
+            fetch = _Fetch(transport, f, digest, native)
+            indexes.append((release, INDEXES.get(key, fetch, fetch.keep)))
+    answer = (installed_digest, native, tuple((r.suite, r.priority, d) for _, r, d in pairs))
+    return list(UPDATES.get(answer, partial(_upgradable, installed, indexes, native)))
+
+
+def _upgradable(
+    installed: tuple[apt_policy.Installed, ...], indexes: list[tuple[Release, Index]], native: str
+) -> tuple[AptUpdate, ...]:
+    return tuple(apt_policy.upgradable(installed, indexes, native))
 
 
 def _state_keys(hashed: CommandResult) -> tuple[str | None, str | None]:
@@ -434,32 +455,48 @@ def _parsed_releases(text: str, releases: dict[str, _File]) -> dict[str, Release
     return {prefix: apt_policy.parse_release(lines[f.path]) for prefix, f in releases.items()}
 
 
-def _fetcher(transport: Transport, f: _File, digest: str, native: str) -> Callable[[], Index]:
-    def fetch() -> Index:
-        kept = apt_cache.load(digest, native)
+@dataclass
+class _Fetch:
+    """One Packages file's parsed index: from the disk cache, else read from the host."""
+
+    transport: Transport
+    file: _File
+    digest: str
+    native: str
+    fetched: apt_policy.Offers | None = None  # read from the host, for the disk cache
+
+    def __call__(self) -> Index:
+        kept = apt_cache.load(self.digest, self.native)
         if kept is not None:
             return kept
-        data = _decompressed(_read_bytes(transport, f), f.name)
-        # Hashed on a second core while it is parsed (hashlib lets go of the GIL): the hosts
-        # waiting for this index wait for the longer of the two, not their sum. Content that
-        # fails the hash is refused for that, whatever its parse made of it (an error, or
-        # bytes that are not UTF-8): the parse's own error is raised only for hashed content.
-        with ThreadPoolExecutor(1, thread_name_prefix="souqscan-sha256") as pool:
-            hashed = pool.submit(lambda: hashlib.sha256(data).hexdigest())
-            try:
-                parsed: Index | Exception = apt_policy.parse_packages(data, native)
-            except Exception as exc:  # noqa: BLE001 - raised below, once hashed
-                parsed = exc
-            if hashed.result() != digest:
-                raise Unsupported(f"{f.name} does not match the SHA256 its Release file lists")
-        if isinstance(parsed, Exception):
-            raise parsed
-        index = parsed
+        index = _fetched(self.transport, self.file, self.digest, self.native)
         if isinstance(index, apt_policy.Offers):  # not those with phased updates: rare, small
-            apt_cache.store(digest, native, index)
+            self.fetched = index
         return index
 
-    return fetch
+    def keep(self, _index: Index) -> None:
+        if self.fetched is not None:
+            apt_cache.store(self.digest, self.native, self.fetched)
+
+
+def _fetched(transport: Transport, f: _File, digest: str, native: str) -> Index:
+    """The file read from ``transport``, checked against ``digest`` and parsed."""
+    data = _decompressed(_read_bytes(transport, f), f.name)
+    # Hashed on a second core while it is parsed (hashlib lets go of the GIL): the hosts
+    # waiting for this index wait for the longer of the two, not their sum. Content that
+    # fails the hash is refused for that, whatever its parse made of it (an error, or
+    # bytes that are not UTF-8): the parse's own error is raised only for hashed content.
+    with ThreadPoolExecutor(1, thread_name_prefix="souqscan-sha256") as pool:
+        hashed = pool.submit(lambda: hashlib.sha256(data).hexdigest())
+        try:
+            parsed: Index | Exception = apt_policy.parse_packages(data, native)
+        except Exception as exc:  # noqa: BLE001 - raised below, once hashed
+            parsed = exc
+        if hashed.result() != digest:
+            raise Unsupported(f"{f.name} does not match the SHA256 its Release file lists")
+    if isinstance(parsed, Exception):
+        raise parsed
+    return parsed
 
 
 def _read_bytes(transport: Transport, f: _File) -> bytes:

@@ -10,12 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from scanner.collectors import collector
-from scanner.collectors.host.apt_index import first_reads, pending_updates
+from scanner.collectors.host.apt_index import FIRST_READS, pending_updates
 from scanner.collectors.host.common import CLOCK, OS_RELEASE_COMMAND, read_os_release
-from scanner.collectors.host.packages_apt import newest_release_file, parse_mtimes
+from scanner.collectors.host.packages_apt import (
+    FIND_RELEASE_FILES,
+    newest_release_file,
+    parse_mtimes,
+)
 from scanner.collectors.host.packages_dnf import FIND_REPOMD, Advisory, collect_dnf, package_name
 from scanner.errors import ObservationError, UnparsableOutput
-from scanner.transports.base import Transport
+from scanner.transports.base import Command, Transport
 
 DAY = 86400.0
 
@@ -84,9 +88,6 @@ def _target_clock(transport: Transport) -> float:
 
 
 def _apt(transport: Transport, distribution: str) -> PackageState:
-    # Unused only on a host without apt lists, which has nothing to decide: everywhere else
-    # the pending updates need them right after the index age, one round trip later.
-    transport.prefetch(first_reads())
     now, newest = transport.independently(
         lambda: _target_clock(transport), lambda: newest_release_file(transport)
     )
@@ -141,7 +142,16 @@ def _dnf(transport: Transport, distribution: str) -> PackageState:
 @collector(
     "host.packages",
     "pending updates and package index age",
-    commands=(OS_RELEASE_COMMAND,),  # the rest depends on the distribution it names
+    # The rest depends on the distribution os-release names, except apt's first reads: sent
+    # with it, they save the apt hosts of an estate a round trip (and a cold scan one on the
+    # path every host of its first wave waits on: the first host's index read), for three
+    # finds that go unused on any other host.
+    commands=(
+        OS_RELEASE_COMMAND,
+        Command(CLOCK),
+        Command(tuple(FIND_RELEASE_FILES)),
+        *FIRST_READS,
+    ),
 )
 def packages(transport: Transport) -> PackageState:
     os = read_os_release(transport)

@@ -272,6 +272,23 @@ def test_no_systemd_and_no_process_table_is_an_error_not_nothing_running() -> No
                 b"cat: /proc/9/stat: No such file or directory\n",
             ),
         },
+        # a process exited while find listed /proc (find exits 1 naming it): still /proc
+        {
+            PROC_PIDS_ARGV: CommandResult(
+                PROC_PIDS_ARGV, 1, b"1\n7\n", b"find: '/proc/9': No such file or directory\n"
+            ),
+            proc_stats_argv(["1", "7"]): "1 (systemd-journal) S 0 1\n7 (suricata) S 1 7\n",
+        },
+        # find failing otherwise (exit 1 with any other complaint): ps
+        {
+            PROC_PIDS_ARGV: CommandResult(
+                PROC_PIDS_ARGV,
+                1,
+                b"1\n7\n",
+                b"find: '/proc/9': No such file or directory\nfind: '/proc/7': Permission denied\n",
+            ),
+            PS_ARGV: "Ss   systemd-journal\nSsl  suricata\n",
+        },
         # no usable /proc: ps
         {
             PROC_PIDS_ARGV: (1, "find: '/proc': No such file or directory"),
@@ -289,7 +306,7 @@ def test_no_systemd_and_no_process_table_is_an_error_not_nothing_running() -> No
             PS_ARGV: "Ss   systemd-journal\nSsl  suricata\n",
         },
     ],
-    ids=["proc", "ps", "proc-too-large", "find-not-executable"],
+    ids=["proc", "proc-pid-vanished", "find-failed", "ps", "proc-too-large", "find-not-executable"],
 )
 def test_systemctl_timeout_falls_back_to_the_process_table(
     table: dict[tuple[str, ...], Answer],
