@@ -327,9 +327,10 @@ def _installed(transport: Transport, key: str | None) -> _Listed:
         if read is not None and read.ok and hashlib.blake2b(read.stdout).hexdigest() == key:
             digest = hashlib.sha256(f"status\0{key}".encode()).digest()  # the bytes, verified
             installed = INSTALLED.get(digest, lambda: tuple(apt_policy.parse_status(read.stdout)))
-            LISTED.put(key, (digest, installed))
-            packages = [[p.name, p.architecture, p.version] for p in installed]
-            apt_cache.store_answer("dpkg", key, {"sha256": digest.hex(), "packages": packages})
+            if LISTED.peek(key) is None:  # the first of a cold scan's first wave keeps it
+                LISTED.put(key, (digest, installed))
+                packages = [[p.name, p.architecture, p.version] for p in installed]
+                apt_cache.store_answer("dpkg", key, {"sha256": digest.hex(), "packages": packages})
             return digest, installed
     dpkg = transport.run(DPKG_QUERY)  # the file changed since it was hashed, or no key
     if not dpkg.ok:

@@ -15,8 +15,10 @@ from fnmatch import fnmatchcase
 from scanner.collectors import collector
 from scanner.collectors.host.services import (
     LOG_COLLECTORS,
+    list_directories,
     list_directory,
     listing_command,
+    listings_command,
     services,
 )
 from scanner.errors import ObservationError
@@ -126,14 +128,14 @@ def merge_journald(files: Sequence[tuple[str, str]]) -> JournalConfig:
 
 def _journald_files(transport: Transport) -> list[tuple[str, str]]:
     # Batching hints (no-ops when cached or not batching): what is read next, in one go.
-    transport.prefetch([read_command(JOURNALD_CONF), *map(listing_command, JOURNALD_DROPINS)])
+    transport.prefetch([read_command(JOURNALD_CONF), listings_command(JOURNALD_DROPINS)])
     files = []
     main = transport.read_file(JOURNALD_CONF)
     if main is not None:
         files.append((JOURNALD_CONF, main))
     chosen: dict[str, str] = {}
-    for directory in JOURNALD_DROPINS:
-        for name in list_directory(transport, directory) or ():
+    for directory, listed in list_directories(transport, JOURNALD_DROPINS).items():
+        for name in listed or ():
             if name.endswith(".conf"):
                 chosen.setdefault(name, f"{directory}/{name}")
     names = sorted(chosen)[:MAX_INCLUDED_FILES]

@@ -3,7 +3,7 @@
 A case holds the raw outputs of the commands a collector sends, as ``<key>.stdout``,
 ``<key>.stderr`` and ``<key>.exit`` (default 0), where the key names the command
 (``systemctl-show``, ``ps``, ``ls-paths``, ``auditctl`` ...), and a ``files/`` tree standing
-for the target's filesystem, which answers ``cat -- PATH`` and ``ls -1A -- DIR`` as coreutils
+for the target's filesystem, which answers ``cat -- PATH`` and ``ls -1A -- DIR...`` as coreutils
 would. The process table answers the listing of /proc's PIDs and the reads of their stat files:
 ``proc-comm.stdout`` holds those files' lines as read there (``proc-comm.exit`` and ``.stderr``
 how reading /proc failed), else they are made from ``ps.stdout``, one per process it lists.
@@ -128,13 +128,22 @@ class CaseTransport(Transport):
         return CommandResult(tuple(words), 1 if err else 0, out.encode(), err.encode())
 
     def _ls(self, words: list[str]) -> CommandResult:
-        path = words[3]
-        local = self.files / path.lstrip("/")
-        if local.is_dir():
-            names = "".join(f"{p.name}\n" for p in sorted(local.iterdir()))
-            return CommandResult(tuple(words), 0, names.encode(), b"")
-        err = f"ls: cannot access '{path}': No such file or directory\n"
-        return CommandResult(tuple(words), 2, b"", err.encode())
+        """As GNU ls: several directories each under a ``D:`` line (sorted, a blank line
+        between them), a missing one on stderr and exit 2."""
+        paths = words[3:]
+        found = sorted(p for p in paths if (self.files / p.lstrip("/")).is_dir())
+        listings = [
+            (f"{path}:\n" if len(paths) > 1 else "")
+            + "".join(f"{p.name}\n" for p in sorted((self.files / path.lstrip("/")).iterdir()))
+            for path in found
+        ]
+        err = "".join(
+            f"ls: cannot access '{path}': No such file or directory\n"
+            for path in paths
+            if path not in found
+        )
+        out = "\n".join(listings)
+        return CommandResult(tuple(words), 2 if err else 0, out.encode(), err.encode())
 
     def close(self) -> None:
         """Nothing to close."""
