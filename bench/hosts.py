@@ -102,6 +102,16 @@ class Fleet:
 
 
 @dataclass(frozen=True)
+class Ran:
+    """What a tool's run did: hosts completed, a detail line, and the seconds its own process
+    ran where the harness did more after it (None: the whole call is the tool's)."""
+
+    completed: int
+    detail: str
+    seconds: float | None = None
+
+
+@dataclass(frozen=True)
 class Row:
     tool: str
     wall: float
@@ -269,29 +279,30 @@ def children_cpu_seconds() -> float:
 
 
 def measured(
-    tool: str, fleet: Fleet, run: Callable[[], tuple[int, str]], client_cpu: Callable[[], float]
+    tool: str, fleet: Fleet, run: Callable[[], Ran], client_cpu: Callable[[], float]
 ) -> Row:
-    """Time ``run`` (which returns hosts completed and a detail line) and count, in every
-    sshd's log, the connections and session channels it caused."""
+    """Time ``run`` and count, in every sshd's log, the connections and session channels it
+    caused. The wall time is the tool's own process where ``run`` says: not the harness's
+    reading of its report afterwards (souqscan's JSON, 15 MB at N = 200)."""
     marks = fleet.log_marks()
     load1 = os.getloadavg()[0]
     settle(fleet)
     cpu0, target0, t0 = client_cpu(), target_cpu_seconds(fleet), time.monotonic()
-    completed, detail = run()
-    wall = time.monotonic() - t0
+    ran = run()
+    wall = time.monotonic() - t0 if ran.seconds is None else ran.seconds
     settle(fleet)
     cpu, target = client_cpu() - cpu0, target_cpu_seconds(fleet) - target0
     pairs = list(zip(fleet.servers, marks, strict=True))
     return Row(
         tool,
         wall,
-        completed,
+        ran.completed,
         per_host([s.connections(m) for s, m in pairs]),
         per_host([s.sessions(m) for s, m in pairs]),
         cpu,
         target,
         load1,
-        detail,
+        ran.detail,
     )
 
 
@@ -300,13 +311,13 @@ def measured(
 
 def souqscan_run(
     fleet: Fleet, concurrency: int, extra: Sequence[str], cache: Callable[[], Path]
-) -> tuple[int, str]:
+) -> Ran:
     return souqscan_scan(fleet.servers, fleet, concurrency, extra, cache())
 
 
 def souqscan_scan(
     servers: Sequence[SshServer], fleet: Fleet, concurrency: int, extra: Sequence[str], cache: Path
-) -> tuple[int, str]:
+) -> Ran:
     env = {k: v for k, v in os.environ.items() if k != "SSH_AUTH_SOCK"}
     env[apt_cache.DIRECTORY] = str(cache)
     result = run_souqscan(
@@ -338,7 +349,7 @@ def souqscan_scan(
     why = Counter(f["message"][:70] for f in result.findings if f["status"] == "ERROR")
     if why:
         detail += "; ERROR reasons: " + "; ".join(f"{n}x {m}" for m, n in why.most_common(3))
-    return len(servers) - len(cut_short), detail
+    return Ran(len(servers) - len(cut_short), detail, result.duration)
 
 
 def cold_cache(fleet: Fleet) -> Path:
@@ -428,7 +439,7 @@ def ansible_setup(fleet: Fleet, concurrency: int, pipelining: bool) -> tuple[Pat
     return inventory, env
 
 
-def ansible_run(exe: Path, fleet: Fleet, concurrency: int, pipelining: bool) -> tuple[int, str]:
+def ansible_run(exe: Path, fleet: Fleet, concurrency: int, pipelining: bool) -> Ran:
     inventory, env = ansible_setup(fleet, concurrency, pipelining)
     output = fleet.root / "ansible.out"
     with output.open("wb") as out:
@@ -454,7 +465,7 @@ def ansible_run(exe: Path, fleet: Fleet, concurrency: int, pipelining: bool) -> 
     failure = re.search(r"^h\d{3} \| (?:UNREACHABLE|FAILED)!.*$", text, re.MULTILINE)
     if failure:
         detail += f"; first failure: {failure.group(0)[:160]}"
-    return outcomes.get("SUCCESS", 0), detail
+    return Ran(outcomes.get("SUCCESS", 0), detail)
 
 
 def stop_group(proc: subprocess.Popen[bytes]) -> None:
@@ -493,7 +504,7 @@ def end_control_masters(fleet: Fleet, env: dict[str, str]) -> None:
         list(pool.map(exit_master, sockets))
 
 
-def paramiko_run(fleet: Fleet, concurrency: int) -> tuple[int, str]:
+def paramiko_run(fleet: Fleet, concurrency: int) -> Ran:
     """The ceiling: connect (host key checked) and run the 5 commands, one thread per host."""
 
     def one(server: SshServer) -> str | None:
@@ -532,7 +543,7 @@ def paramiko_run(fleet: Fleet, concurrency: int) -> tuple[int, str]:
         pool.shutdown(wait=True, cancel_futures=True)  # on Ctrl-C: only hosts under way finish
     failed = Counter(e for e in errors if e is not None)
     detail = "; ".join(f"{n}x {e}" for e, n in failed.most_common(3))
-    return len(fleet.servers) - sum(failed.values()), detail
+    return Ran(len(fleet.servers) - sum(failed.values()), detail)
 
 
 # -- the report --------------------------------------------------------------------------
