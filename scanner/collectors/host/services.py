@@ -299,13 +299,20 @@ def list_directory(
     result = transport.run(listing_command(directory).argv, privileged=privileged)
     if result.ok:
         return sorted(n for n in result.text.splitlines() if n.strip())
-    if "No such file" in result.error_text or "Not a directory" in result.error_text:
-        return None
-    if "Permission denied" in result.error_text:
+    _absent(directory, result.error_text, result.first_error_line())
+    return None
+
+
+def _absent(directory: str, error: str, shown: str) -> None:
+    """Returns where ls's complaint ``error`` says ``directory`` does not exist; raises why it
+    could not be listed otherwise (``shown``: the line quoted)."""
+    if "No such file" in error or "Not a directory" in error:
+        return
+    if "Permission denied" in error:
         raise PrivilegeRequired(
             f"cannot list {directory}: permission denied (needs root or --sudo)"
         )
-    raise UnparsableOutput(f"cannot list {directory}: {result.first_error_line()}")
+    raise UnparsableOutput(f"cannot list {directory}: {shown}")
 
 
 def listings_command(directories: Sequence[str]) -> Command:
@@ -339,12 +346,7 @@ def parse_listings(
         match = _CANNOT_LIST.match(line.strip())
         if match is None or match.group(1) not in directories:
             raise UnparsableOutput(f"unexpected ls line: {line.strip()[:80]!r}")
-        if "Permission denied" in match.group(2):
-            raise PrivilegeRequired(
-                f"cannot list {match.group(1)}: permission denied (needs root or --sudo)"
-            )
-        if "No such file" not in match.group(2) and "Not a directory" not in match.group(2):
-            raise UnparsableOutput(f"cannot list {match.group(1)}: {match.group(2)[:80]}")
+        _absent(match.group(1), match.group(2), line.strip()[:120])
         found[match.group(1)] = None
     headers = {f"{d}:": d for d in directories}
     names: list[str] | None = None
