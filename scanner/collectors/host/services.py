@@ -324,8 +324,11 @@ def list_directories(
     transport: Transport, directories: Sequence[str]
 ) -> dict[str, list[str] | None]:
     """``list_directory`` of each of ``directories``, from one ls (a process per directory
-    fewer on the host); each on its own where that listing is not one read plainly."""
-    if len(directories) < 2 or len(set(directories)) < len(directories):
+    fewer on the host); each on its own where that listing is not one read plainly. Only
+    absolute paths share one: ls's ``D:`` line before each directory's names is then no name
+    (a name holds no slash)."""
+    alone = len(directories) < 2 or len(set(directories)) < len(directories)
+    if alone or not all(d.startswith("/") for d in directories):
         return {d: list_directory(transport, d) for d in directories}
     result = transport.run(listings_command(directories).argv)
     try:

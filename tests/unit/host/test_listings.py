@@ -73,6 +73,18 @@ def test_a_listing_not_read_plainly_falls_back_to_one_ls_per_directory(
     assert [argv[-4:] for argv in transport.sent[1:]] == [listing_command(d).argv for d in dirs]
 
 
+def test_relative_directories_are_listed_one_by_one(
+    tree: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A name "c:" in a could otherwise pass for the line before c's names.
+    (tree["full"] / "c:").write_text("")
+    monkeypatch.chdir(tree["full"].parent)
+    transport = CountingLocal()
+    listed = list_directories(transport, ["a", "c"])
+    assert listed == {"a": [".hidden", "b.conf", "c:", "x.conf", "y z.conf"], "c": ["z.conf"]}
+    assert [argv[-4:] for argv in transport.sent] == [listing_command(d).argv for d in "ac"]
+
+
 def test_a_directory_the_login_cannot_open_needs_privilege() -> None:
     dirs = ("/tmp/p7/lt/a", "/tmp/p7/pd/locked")
     transport = ReplayTransport(
