@@ -63,6 +63,8 @@ class ThreadExecutor:
     def submit(self, shard: Shard) -> object:
         handle = next(self._ids)
         with self._lock:
+            if self._closed:  # its thread would end at once, and the shard never run
+                raise RuntimeError("the executor is closed")
             self._waiting += 1
             spare = self._idle >= self._waiting  # an idle thread will take it
         self._queue.put((handle, shard))

@@ -128,6 +128,19 @@ def test_threads_are_kept_for_the_next_shards_and_end_at_close() -> None:
     assert not any(thread.is_alive() for thread in started)
 
 
+def test_a_closed_executor_refuses_a_shard_and_the_runner_reports_it() -> None:
+    executor = ThreadExecutor(2)
+    executor.close()
+    results: list[ShardResult] = []
+    summary = Runner(executor, BASELINE, REGISTRY, Limits(shard_timeout=5), results.append).run(
+        shards(Source("h0"))
+    )
+    assert [r.target for r in results] == ["h0"]
+    assert results[0].failure is not None and "executor is closed" in results[0].failure
+    assert {f.status for f in results[0].findings} == {Status.ERROR}
+    assert summary.failed and summary.retried == 1
+
+
 def test_a_shard_waiting_for_another_lends_its_slot() -> None:
     """One slot: "a" waits for what "b" will do, as a host waits for the apt index another
     host reads. Without the loan, "b" could not start before "a" gave up at its timeout."""
