@@ -8,6 +8,7 @@ because some tools ship no unit (AIDE on RHEL, a Snort built into /usr/local).
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -327,14 +328,12 @@ def list_directories(
     fewer on the host); each on its own where that listing is not one read plainly. Only
     absolute paths share one: ls's ``D:`` line before each directory's names is then no name
     (a name holds no slash)."""
-    alone = len(directories) < 2 or len(set(directories)) < len(directories)
-    if alone or not all(d.startswith("/") for d in directories):
-        return {d: list_directory(transport, d) for d in directories}
-    result = transport.run(listings_command(directories).argv)
-    try:
-        return parse_listings(result.text, result.error_text, directories)
-    except UnparsableOutput:
-        return {d: list_directory(transport, d) for d in directories}
+    shared = len(set(directories)) == len(directories) > 1
+    if shared and all(d.startswith("/") for d in directories):
+        result = transport.run(listings_command(directories).argv)
+        with contextlib.suppress(UnparsableOutput):
+            return parse_listings(result.text, result.error_text, directories)
+    return {d: list_directory(transport, d) for d in directories}
 
 
 def parse_listings(
